@@ -23,7 +23,6 @@ type testID struct {
 var (
 	pkiOnce                 sync.Once
 	testCA, alice, bob, eve testID
-	testPKIErr              error
 )
 
 func issue(t testing.TB, bits int, cn string, serial int64, parent *testID) testID {

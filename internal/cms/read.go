@@ -348,6 +348,7 @@ search:
 		}
 	case ktAlg.oid.Equal(OIDRSAEncryption):
 		env.Warnings = append(env.Warnings, "key transport PKCS#1 v1.5 instead of RSAES-OAEP")
+		//lint:ignore SA1019 spec A2.6: accept PKCS#1 v1.5 key transport with a warning, decrypted in constant time
 		cek, err = key.Decrypt(rand.Reader, encKey, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen})
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: key transport", ErrDecrypt)

@@ -264,6 +264,7 @@ func Encrypt(plaintext []byte, recipient *x509.Certificate, opts *EncryptOptions
 
 	var keyAlg, encKey []byte
 	if opts.PKCS1v15 {
+		//lint:ignore SA1019 opt-in mirror of secon-tool's fallback (spec A2.6), default off
 		encKey, err = rsa.EncryptPKCS1v15(rnd, pub, key)
 		keyAlg = algID(OIDRSAEncryption, encodeTLV(0, tagNull, nil))
 	} else {
