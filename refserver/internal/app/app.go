@@ -1,0 +1,383 @@
+package app
+
+import (
+	"context"
+	"crypto/fips140"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/digakit/digakit/refserver/internal/config"
+	"github.com/digakit/digakit/refserver/internal/jobs"
+	"github.com/digakit/digakit/refserver/internal/logx"
+	"github.com/digakit/digakit/refserver/internal/metrics"
+	"github.com/digakit/digakit/refserver/internal/store"
+)
+
+// StartupError is a failure before the server began serving: bad
+// configuration, an unusable data directory or database, a port in use.
+// Its message is one line without secrets.
+type StartupError struct {
+	Step string
+	Err  error
+}
+
+func (e *StartupError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StartupError) Unwrap() error { return e.Err }
+
+// Options are the run-time inputs of Run.
+type Options struct {
+	// Config is the loaded configuration (config.Load).
+	Config *config.Config
+	// Logger receives the server's log records. Nil builds a JSON logger
+	// on Stdout.
+	Logger *slog.Logger
+	// Stdout receives the JSON log lines when Logger is nil. Nil means
+	// os.Stdout.
+	Stdout io.Writer
+	// Getuid reports the process uid. Nil means os.Getuid (tests inject).
+	Getuid func() int
+	// Version is the build version for digakit_build_info.
+	Version string
+	// ShutdownGrace bounds the request drain. Zero means 30 s.
+	ShutdownGrace time.Duration
+	// JobPollInterval overrides River's poll interval (tests). Zero keeps
+	// River's default.
+	JobPollInterval time.Duration
+}
+
+// Server is a started server.
+type Server struct {
+	opts    Options
+	cfg     *config.Config
+	log     *slog.Logger
+	main    *store.DB
+	billing *store.DB
+	runner  *jobs.Runner
+	metrics *metrics.Metrics
+	sandbox sandboxPeers
+	servers []*http.Server
+	lns     []net.Listener
+	// Addrs are the bound listener addresses: "public" and, when
+	// configured, "admin".
+	Addrs map[string]string
+}
+
+// Run starts the server and serves until ctx is cancelled, then shuts
+// down. It returns a *StartupError when start-up fails.
+func Run(ctx context.Context, o Options) error {
+	s, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return s.Shutdown(context.WithoutCancel(ctx))
+}
+
+// Start performs the start-up sequence and returns a serving server.
+func Start(ctx context.Context, o Options) (srv *Server, err error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, &StartupError{"config", errors.New("no configuration")}
+	}
+	if o.Getuid == nil {
+		o.Getuid = os.Getuid
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = 30 * time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		w := o.Stdout
+		if w == nil {
+			w = os.Stdout
+		}
+		log = logx.New(w, logx.Options{Level: cfg.LogLevel(), Instance: logx.InstanceID()})
+	}
+	s := &Server{opts: o, cfg: cfg, log: log, Addrs: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.closeAll(context.WithoutCancel(ctx))
+		}
+	}()
+
+	if err := cfg.Validate(); err != nil {
+		return nil, &StartupError{"config", errors.New(strings.TrimPrefix(err.Error(), "config: "))}
+	}
+	if err := checkSandboxAllowed(cfg); err != nil {
+		return nil, &StartupError{"config", err}
+	}
+	if o.Getuid() == 0 {
+		if cfg.Production() && !cfg.AllowRoot {
+			return nil, &StartupError{"start-up check", errors.New("refusing to run as root (uid 0); use --allow-root only if privileges are dropped (O.Arch_10)")}
+		}
+		log.Warn("running as root", "check", "uid", "reason", "root")
+	}
+	if !fips140.Enabled() {
+		log.Warn("fips140 mode is off", "check", "fips140")
+	}
+	if err := prepareDataDir(cfg.Data); err != nil {
+		return nil, &StartupError{"data directory", err}
+	}
+
+	if s.main, err = openMigrated(ctx, cfg.DB.DSN, store.RoleMain); err != nil {
+		return nil, &StartupError{"main database", err}
+	}
+	if err := jobs.Migrate(ctx, s.main); err != nil {
+		return nil, &StartupError{"main database", err}
+	}
+	if s.billing, err = openMigrated(ctx, cfg.Billing.DSN, store.RoleBilling); err != nil {
+		return nil, &StartupError{"billing database", err}
+	}
+	mi, err1 := s.main.Instance(ctx)
+	bi, err2 := s.billing.Instance(ctx)
+	if err1 != nil || err2 != nil || mi == bi {
+		return nil, &StartupError{"billing database", store.ErrSameDatabase}
+	}
+
+	if cfg.SandboxEnabled() {
+		if s.sandbox, err = startSandbox(ctx, log); err != nil {
+			return nil, &StartupError{"sandbox", err}
+		}
+		log.Warn("SANDBOX — NOT FOR PRODUCTION", "peers", s.sandbox.Names())
+	}
+
+	fips := "off"
+	if fips140.Enabled() {
+		fips = "on"
+	}
+	s.metrics = metrics.New(o.Version, runtime.Version(), fips)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &jobs.MaintenanceWorker{DBs: []*store.DB{s.main, s.billing}})
+	s.runner, err = jobs.New(s.main, jobs.Config{
+		Logger:            log.With("component", "jobs"),
+		Workers:           workers,
+		PeriodicJobs:      []*river.PeriodicJob{jobs.MaintenancePeriodic(time.Hour)},
+		MaxWorkers:        cfg.Jobs.MaxWorkers,
+		FetchPollInterval: o.JobPollInterval,
+	})
+	if err != nil {
+		return nil, &StartupError{"jobs", err}
+	}
+
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	if err := s.runner.Start(ctx); err != nil {
+		return nil, &StartupError{"jobs", err}
+	}
+	for i, hs := range s.servers {
+		ln := s.lns[i]
+		go func() {
+			var err error
+			if hs.TLSConfig != nil {
+				err = hs.ServeTLS(ln, "", "")
+			} else {
+				err = hs.Serve(ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("listener failed", "addr", ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	for name, addr := range s.Addrs {
+		log.Info("listening", "listener", name, "url", addr)
+	}
+	return s, nil
+}
+
+// listen binds the listeners and builds the HTTP servers.
+func (s *Server) listen() error {
+	cfg := s.cfg
+	public := http.NewServeMux()
+	var admin *http.ServeMux
+	if cfg.Admin.Addr != "" {
+		admin = http.NewServeMux()
+	}
+	ops := admin
+	if ops == nil {
+		ops = public
+	}
+	ops.HandleFunc("GET /healthz", s.healthz)
+	ops.HandleFunc("GET /readyz", s.readyz)
+	ops.Handle("GET /metrics", s.metrics.Handler())
+	public.HandleFunc("/", notFound)
+	if admin != nil {
+		admin.HandleFunc("/", notFound)
+	}
+
+	pubTLS, err := serverTLS(cfg.TLS.Cert, cfg.TLS.Key, "")
+	if err != nil {
+		return &StartupError{"tls", err}
+	}
+	if err := s.bind("public", cfg.Addr, public, pubTLS); err != nil {
+		return err
+	}
+	if admin != nil {
+		admTLS, err := serverTLS(cfg.Admin.Cert, cfg.Admin.Key, cfg.Admin.ClientCA)
+		if err != nil {
+			return &StartupError{"admin tls", err}
+		}
+		if err := s.bind("admin", cfg.Admin.Addr, admin, admTLS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) bind(name, addr string, mux *http.ServeMux, tc *tls.Config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		var se *net.OpError
+		if errors.As(err, &se) && se.Err != nil {
+			return &StartupError{"listen " + name, fmt.Errorf("%s: %v", addr, se.Err)}
+		}
+		return &StartupError{"listen " + name, err}
+	}
+	scheme := "http"
+	if tc != nil {
+		scheme = "https"
+	}
+	hs := &http.Server{
+		Handler:           s.metrics.Instrument(name, secureHeaders(mux)),
+		TLSConfig:         tc,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ConnState:         s.metrics.ConnState(name),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.servers = append(s.servers, hs)
+	s.lns = append(s.lns, ln)
+	s.Addrs[name] = scheme + "://" + ln.Addr().String()
+	return nil
+}
+
+// serverTLS loads a certificate pair; with clientCA it requires client
+// certificates. It returns nil for plain HTTP (no pair configured).
+func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
+	if certFile == "" {
+		return nil, nil
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, errors.New("cannot load certificate and key (check the PEM files)")
+	}
+	tc := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{pair},
+		CipherSuites: []uint16{ // TLS 1.2 AEAD suites with forward secrecy (TR-02102-2)
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		},
+	}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, errors.New("cannot read the client CA file")
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("client CA file holds no PEM certificate")
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// Shutdown drains the listeners, stops River and closes everything.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.log.Info("shutting down")
+	var errs []error
+	dctx, cancel := context.WithTimeout(ctx, s.opts.ShutdownGrace)
+	defer cancel()
+	for _, hs := range s.servers {
+		if err := hs.Shutdown(dctx); err != nil {
+			errs = append(errs, err)
+			_ = hs.Close()
+		}
+	}
+	s.servers = nil
+	s.closeAll(ctx)
+	s.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// closeAll releases whatever start-up had acquired.
+func (s *Server) closeAll(ctx context.Context) {
+	for _, hs := range s.servers {
+		_ = hs.Close()
+	}
+	s.servers = nil
+	for _, ln := range s.lns {
+		_ = ln.Close()
+	}
+	s.lns = nil
+	if s.runner != nil {
+		if err := s.runner.Stop(ctx, 10*time.Second); err != nil {
+			s.log.Error("stopping jobs", "err", err)
+		}
+		s.runner = nil
+	}
+	if s.sandbox != nil {
+		_ = s.sandbox.Close()
+		s.sandbox = nil
+	}
+	for _, db := range []**store.DB{&s.main, &s.billing} {
+		if *db != nil {
+			_ = (*db).Close()
+			*db = nil
+		}
+	}
+}
+
+func openMigrated(ctx context.Context, dsn string, role store.Role) (*store.DB, error) {
+	db, err := store.Open(ctx, dsn, role)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// prepareDataDir creates dir with mode 0700 and proves it writable.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("cannot create %s: %v", dir, pe.Err)
+		}
+		return fmt.Errorf("cannot create %s", dir)
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("%s is not writable", dir)
+	}
+	name := f.Name()
+	_ = f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("%s is not writable", filepath.Clean(dir))
+	}
+	return nil
+}

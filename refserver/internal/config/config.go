@@ -1,0 +1,283 @@
+// Package config loads and validates the reference server's
+// configuration (refserver spec §1 "Configuration").
+//
+// One JSON file (--config) plus DIGAKIT_* environment variables and
+// command-line flags; precedence is flags > environment > file >
+// defaults. Secrets never stand in the file: the file names paths, and
+// PostgreSQL passwords come from PGPASSFILE or a passfile parameter
+// (O.Cryp_1). Unknown members are rejected so that a typo cannot silently
+// switch a setting off.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/digakit/digakit/refserver/internal/store"
+)
+
+// Defaults of the development layout (refserver spec §1).
+const (
+	DefaultAddr = "127.0.0.1:8080"
+	DefaultData = "./digakit-data"
+)
+
+// Config is the server configuration. The JSON member names are the
+// config file's.
+type Config struct {
+	// Addr is the listen address HOST:PORT. Default 127.0.0.1:8080.
+	Addr string `json:"addr"`
+	// Data is the data directory (SQLite files, generated keys), created
+	// with mode 0700. Default ./digakit-data.
+	Data string `json:"data"`
+	// DB is the main database. Default sqlite:<Data>/digakit.db.
+	DB Database `json:"db"`
+	// Billing is the billing ledger, a separate database with its own
+	// credentials. Default sqlite:<Data>/billing.db.
+	Billing Database `json:"billing"`
+	// TLS enables TLS on the public listener when both files are set.
+	TLS TLS `json:"tls"`
+	// Admin, when Addr is set, moves /healthz, /readyz and /metrics to a
+	// separate listener (the production layout); with ClientCA set that
+	// listener requires client certificates (mTLS).
+	Admin Admin `json:"admin"`
+	// Log sets the log level: debug, info (default), warn or error.
+	Log Log `json:"log"`
+	// Jobs tunes the River job runner.
+	Jobs Jobs `json:"jobs"`
+	// Sandbox starts the fake peers in-process for every peer that is not
+	// configured. Default true without a config file, false with one. A
+	// production build refuses it.
+	Sandbox *bool `json:"sandbox,omitempty"`
+
+	// File is the path the configuration was read from ("" for none).
+	File string `json:"-"`
+	// AllowRoot lets the server start as uid 0 (flag only).
+	AllowRoot bool `json:"-"`
+}
+
+// Database is one database setting.
+type Database struct {
+	// DSN is sqlite:PATH, sqlite:///abs/path or postgres://… (no password).
+	DSN string `json:"dsn"`
+}
+
+// TLS names a certificate chain and key in PEM files.
+type TLS struct {
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
+}
+
+// Admin is the optional admin listener.
+type Admin struct {
+	Addr     string `json:"addr"`
+	Cert     string `json:"cert"`
+	Key      string `json:"key"`
+	ClientCA string `json:"client_ca"`
+}
+
+// Log holds logging settings.
+type Log struct {
+	Level string `json:"level"`
+}
+
+// Jobs holds job runner settings.
+type Jobs struct {
+	// MaxWorkers bounds concurrent jobs. Zero means 4.
+	MaxWorkers int `json:"max_workers"`
+}
+
+// Flags are the command-line settings; empty strings are unset.
+type Flags struct {
+	Addr, Data, Config, TLSCert, TLSKey string
+	AllowRoot                           bool
+}
+
+// Load builds the configuration from the file named in f (if any), the
+// environment (getenv) and the flags, then fills defaults. It returns an
+// error for an unreadable or malformed file; call Validate for the
+// semantic checks.
+func Load(f Flags, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	if f.Config != "" {
+		b, err := os.ReadFile(f.Config)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("config: cannot read %s: %v", f.Config, pe.Err)
+			}
+			return nil, fmt.Errorf("config: cannot read %s", f.Config)
+		}
+		if err := decodeStrict(b, c); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", f.Config, err)
+		}
+		c.File = f.Config
+	}
+	for _, e := range []struct {
+		name string
+		dst  *string
+	}{
+		{"DIGAKIT_ADDR", &c.Addr},
+		{"DIGAKIT_DATA", &c.Data},
+		{"DIGAKIT_DB_DSN", &c.DB.DSN},
+		{"DIGAKIT_BILLING_DSN", &c.Billing.DSN},
+		{"DIGAKIT_TLS_CERT", &c.TLS.Cert},
+		{"DIGAKIT_TLS_KEY", &c.TLS.Key},
+		{"DIGAKIT_LOG_LEVEL", &c.Log.Level},
+	} {
+		if v := getenv(e.name); v != "" {
+			*e.dst = v
+		}
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Addr, f.Addr)
+	set(&c.Data, f.Data)
+	set(&c.TLS.Cert, f.TLSCert)
+	set(&c.TLS.Key, f.TLSKey)
+	c.AllowRoot = f.AllowRoot
+
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Data == "" {
+		c.Data = DefaultData
+	}
+	if c.DB.DSN == "" {
+		c.DB.DSN = "sqlite:" + filepath.Join(c.Data, "digakit.db")
+	}
+	if c.Billing.DSN == "" {
+		c.Billing.DSN = "sqlite:" + filepath.Join(c.Data, "billing.db")
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Sandbox == nil {
+		dev := c.File == ""
+		c.Sandbox = &dev
+	}
+	return c, nil
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("invalid JSON at byte %d", se.Offset)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("member %q has the wrong type", te.Field)
+		}
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return fmt.Errorf("unknown member %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return errors.New("invalid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON document")
+	}
+	return nil
+}
+
+// Production reports whether the configuration is the production layout
+// (a configuration file was given).
+func (c *Config) Production() bool { return c.File != "" }
+
+// SandboxEnabled reports whether fake peers are started in-process.
+func (c *Config) SandboxEnabled() bool { return c.Sandbox != nil && *c.Sandbox }
+
+// LogLevel returns the configured slog level.
+func (c *Config) LogLevel() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Log.Level))
+	return l
+}
+
+// Problem is one configuration problem.
+type Problem struct {
+	// Field is the JSON path of the setting.
+	Field string
+	// Message says what is wrong, without secret values.
+	Message string
+}
+
+func (p Problem) String() string { return p.Field + ": " + p.Message }
+
+// ValidationError lists every problem found.
+type ValidationError struct{ Problems []Problem }
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return "config: " + strings.Join(parts, "; ")
+}
+
+// Validate checks everything that can be checked without starting
+// anything: addresses, DSN schemes, TLS file pairs, log level.
+func (c *Config) Validate() error {
+	var ps []Problem
+	add := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		add("addr", "want HOST:PORT")
+	}
+	if c.Data == "" {
+		add("data", "must not be empty")
+	}
+	for _, d := range []struct {
+		field string
+		dsn   string
+	}{{"db.dsn", c.DB.DSN}, {"billing.dsn", c.Billing.DSN}} {
+		if _, err := store.ParseDSN(d.dsn); err != nil {
+			add(d.field, "%s", strings.TrimPrefix(err.Error(), "store: "))
+		}
+	}
+	if c.DB.DSN == c.Billing.DSN {
+		add("billing.dsn", "must name a database other than db.dsn")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		add("tls", "cert and key must be given together")
+	}
+	if c.Admin.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Admin.Addr); err != nil {
+			add("admin.addr", "want HOST:PORT")
+		}
+		if c.Admin.Addr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+			add("admin.addr", "must differ from addr")
+		}
+		if (c.Admin.Cert == "") != (c.Admin.Key == "") {
+			add("admin", "cert and key must be given together")
+		}
+		if c.Admin.ClientCA != "" && c.Admin.Cert == "" {
+			add("admin.client_ca", "needs admin.cert and admin.key (mTLS)")
+		}
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		add("log.level", "want debug, info, warn or error")
+	}
+	if c.Jobs.MaxWorkers < 0 || c.Jobs.MaxWorkers > 1000 {
+		add("jobs.max_workers", "want 0..1000")
+	}
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
+}
