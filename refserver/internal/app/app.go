@@ -87,6 +87,8 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // Start performs the start-up sequence and returns a serving server.
+//
+// REQ: TR03161-3:O.Arch_10
 func Start(ctx context.Context, o Options) (srv *Server, err error) {
 	cfg := o.Config
 	if cfg == nil {
@@ -199,7 +201,10 @@ func Start(ctx context.Context, o Options) (srv *Server, err error) {
 	return s, nil
 }
 
-// listen binds the listeners and builds the HTTP servers.
+// listen binds the listeners; with an admin address the operations
+// endpoints move to their own listener, optionally behind mTLS.
+//
+// REQ: TR03161-3:O.Arch_9
 func (s *Server) listen() error {
 	cfg := s.cfg
 	public := http.NewServeMux()

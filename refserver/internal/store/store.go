@@ -79,6 +79,8 @@ func (d DSN) Redacted() string {
 
 // ParseDSN parses a database setting. It accepts sqlite:PATH,
 // sqlite://PATH, sqlite:///abs/path, postgres://… and postgresql://….
+//
+// REQ: TR03161-3:O.Cryp_1
 func ParseDSN(s string) (DSN, error) {
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok {
@@ -86,10 +88,8 @@ func ParseDSN(s string) (DSN, error) {
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
-		path := rest
-		if strings.HasPrefix(path, "//") {
-			path = path[2:] // sqlite://rel/path or sqlite:///abs/path
-		}
+		// sqlite://rel/path or sqlite:///abs/path
+		path := strings.TrimPrefix(rest, "//")
 		if path == "" {
 			return DSN{}, errors.New("store: sqlite DSN without a path")
 		}
@@ -245,6 +245,8 @@ func (db *DB) provider(extra ...*goose.Migration) (*goose.Provider, error) {
 
 // checkRole records the role on first use and refuses a database that was
 // created for the other role.
+//
+// REQ: kassenapi-spec:B3.1
 func (db *DB) checkRole(ctx context.Context) error {
 	id := rand.Text()
 	if _, err := db.ExecContext(ctx,
