@@ -1,0 +1,76 @@
+// Package xmlw is a thin streaming writer for FHIR XML on top of
+// encoding/xml's token encoder: local names only, one explicit xmlns on the
+// root, primitives as <name value="…"/> elements (rendered by encoding/xml
+// as start+end tags), LF/TAB/CR in attributes escaped as character
+// references by encoding/xml. Errors are sticky: after the first failure
+// every call is a no-op and Err reports it.
+package xmlw
+
+import (
+	"encoding/xml"
+	"io"
+)
+
+// Writer writes FHIR XML tokens.
+type Writer struct {
+	enc   *xml.Encoder
+	stack []string
+	err   error
+}
+
+// New returns a Writer on w. indent "" means no indentation.
+func New(w io.Writer, indent string) *Writer {
+	enc := xml.NewEncoder(w)
+	if indent != "" {
+		enc.Indent("", indent)
+	}
+	return &Writer{enc: enc}
+}
+
+// Start opens an element with optional attribute pairs (name, value, ...).
+func (w *Writer) Start(name string, attrs ...string) {
+	if w.err != nil {
+		return
+	}
+	se := xml.StartElement{Name: xml.Name{Local: name}}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		se.Attr = append(se.Attr, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
+	}
+	w.err = w.enc.EncodeToken(se)
+	w.stack = append(w.stack, name)
+}
+
+// End closes the innermost open element.
+func (w *Writer) End() {
+	if w.err != nil || len(w.stack) == 0 {
+		return
+	}
+	name := w.stack[len(w.stack)-1]
+	w.stack = w.stack[:len(w.stack)-1]
+	w.err = w.enc.EncodeToken(xml.EndElement{Name: xml.Name{Local: name}})
+}
+
+// Prim writes <name value="v"></name>; an empty v writes nothing (FHIR
+// ele-1 forbids empty values).
+func (w *Writer) Prim(name, v string) {
+	if v == "" {
+		return
+	}
+	w.Start(name, "value", v)
+	w.End()
+}
+
+// Flush flushes the encoder's buffer to the underlying writer.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.err = w.enc.Flush()
+	return w.err
+}
+
+// Depth returns the number of open elements.
+func (w *Writer) Depth() int { return len(w.stack) }
+
+// Err returns the first error.
+func (w *Writer) Err() error { return w.err }
