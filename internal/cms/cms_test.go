@@ -416,3 +416,17 @@ func TestWeOpenOpenSSL(t *testing.T) {
 		}
 	}
 }
+
+func TestCertificatesOnly(t *testing.T) {
+	pki(t)
+	p7c := CertificatesOnly([]*x509.Certificate{alice.cert, testCA.cert})
+	got, err := ParseCertificates(p7c)
+	if err != nil || len(got) != 2 || !got[0].Equal(alice.cert) || !got[1].Equal(testCA.cert) {
+		t.Fatalf("%v %d", err, len(got))
+	}
+	bin := needOpenSSL(t)
+	out := runOpenSSL(t, bin, p7c, "pkcs7", "-inform", "DER", "-print_certs", "-noout")
+	if !strings.Contains(string(out), "alice 0018") {
+		t.Fatalf("openssl: %s", out)
+	}
+}

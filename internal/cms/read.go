@@ -715,3 +715,41 @@ func Open(msg []byte, recipients []Recipient, trusted []*x509.Certificate, mode 
 	}
 	return &Opened{Content: s.Content, Envelope: env, Signed: s, Signer: signer, Warnings: append(append([]string(nil), env.Warnings...), warns...)}, nil
 }
+
+// ParseCertificates returns the certificates of a certs-only SignedData
+// (an ITSG ".p7c", DER or BER). Content and signers may be absent.
+func ParseCertificates(b []byte) ([]*x509.Certificate, error) {
+	sdNode, err := contentInfo(b, OIDSignedData)
+	if err != nil {
+		return nil, err
+	}
+	c, err := seqOf(sdNode, 3)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for _, f := range c[3:] {
+		if !f.is(classContext, 0) {
+			continue
+		}
+		for _, cn := range f.children {
+			cert, err := x509.ParseCertificate(cn.der())
+			if err != nil {
+				return nil, fmt.Errorf("%w: certificate: %v", errBER, err)
+			}
+			out = append(out, cert)
+		}
+	}
+	return out, nil
+}
+
+// CertificatesOnly returns a certs-only SignedData (".p7c") in DER holding
+// certs, as the ITSG trust center issues them.
+func CertificatesOnly(certs []*x509.Certificate) []byte {
+	var raws [][]byte
+	for _, c := range certs {
+		raws = append(raws, c.Raw)
+	}
+	sd := der.seq(mustMarshal(1), der.set(), der.seq(oidBytes(OIDData)), der.cons(0x80, 0, raws...), der.set())
+	return der.seq(oidBytes(OIDSignedData), der.explicit(0, sd))
+}
