@@ -328,8 +328,8 @@ type BloodPressure struct {
 }
 
 // Kind implements Entry.
-func (*BloodPressure) Kind() Kind                 { return KindBloodPressure }
-func (e *BloodPressure) when() time.Time          { return e.Effective }
+func (*BloodPressure) Kind() Kind                { return KindBloodPressure }
+func (e *BloodPressure) when() time.Time         { return e.Effective }
 func (m *Measurement) measurement() *Measurement { return m }
 
 // Glucose specimens.
