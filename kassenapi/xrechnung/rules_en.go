@@ -2,6 +2,7 @@ package xrechnung
 
 import (
 	"math/big"
+	"regexp"
 	"strings"
 )
 
@@ -27,12 +28,13 @@ func (c *checker) en16931() {
 	buyer := agr.first("ram:BuyerTradeParty")
 	at := func(n *xnode) *xnode { return orNode(n, r) }
 
+	// EN 16931 tests presence as "x != ''" on the raw string value.
 	present := func(rule string, n *xnode, ctx *xnode, what string) {
-		c.assert(n.norm() != "", rule, LevelError, at(ctx), "%s must be present", what)
+		c.assert(n.value() != "", rule, LevelError, at(ctx), "%s must be present", what)
 	}
 	present("BR-01", r.first("rsm:ExchangedDocumentContext", "ram:GuidelineSpecifiedDocumentContextParameter", "ram:ID"), r.first("rsm:ExchangedDocumentContext"), "the specification identifier (BT-24)")
 	present("BR-02", r.first("rsm:ExchangedDocument", "ram:ID"), r.first("rsm:ExchangedDocument"), "the invoice number (BT-1)")
-	c.assert(dtString(r.first("rsm:ExchangedDocument", "ram:IssueDateTime")) != "" || r.first("rsm:ExchangedDocument", "ram:IssueDateTime").norm() != "",
+	c.assert(dtString(r.first("rsm:ExchangedDocument", "ram:IssueDateTime")) != "",
 		"BR-03", LevelError, at(r.first("rsm:ExchangedDocument")), "the issue date (BT-2) must be present")
 	present("BR-04", r.first("rsm:ExchangedDocument", "ram:TypeCode"), r.first("rsm:ExchangedDocument"), "the invoice type code (BT-3)")
 	present("BR-05", set.first("ram:InvoiceCurrencyCode"), set, "the invoice currency code (BT-5)")
@@ -141,6 +143,63 @@ func (c *checker) en16931() {
 		seller.first("ram:SpecifiedLegalOrganization", "ram:ID") != nil || len(withScheme(seller, "VA", "ram:SpecifiedTaxRegistration", "ram:ID")) > 0,
 		"BR-CO-26", LevelError, at(seller), "the seller must be identified by an identifier, legal registration or VAT identifier")
 
+	// At most two decimals for the amounts of the totals and breakdown. As
+	// in EN 16931 these rules count the characters after the "." of the
+	// raw text ("1.500" fails), except BR-DEC-13/15, which compare values.
+	// (CEN's BR-DEC-23 for the line net amount uses a path that never
+	// matches in CII 1.3.7, so it is not reproduced.)
+	for _, d := range []struct {
+		rule string
+		ns   []*xnode
+	}{
+		{"BR-DEC-09", sum.all("ram:LineTotalAmount")},
+		{"BR-DEC-12", sum.all("ram:TaxBasisTotalAmount")},
+		{"BR-DEC-14", sum.all("ram:GrandTotalAmount")},
+		{"BR-DEC-18", sum.all("ram:DuePayableAmount")},
+		{"BR-DEC-19", allOf(heads, "ram:BasisAmount")},
+		{"BR-DEC-20", allOf(heads, "ram:CalculatedAmount")},
+	} {
+		if len(d.ns) > 0 {
+			_, frac, _ := strings.Cut(d.ns[0].value(), ".")
+			c.assert(len([]rune(frac)) <= 2, d.rule, LevelError, d.ns[0], "the amount %s may have at most two decimals", d.ns[0].local)
+		}
+	}
+	taxCur := set.first("ram:TaxCurrencyCode")
+	for _, t := range sum.all("ram:TaxTotalAmount") {
+		if cur, _ := t.attr("currencyID"); cur == set.first("ram:InvoiceCurrencyCode").value() {
+			if v, ok := dec(t); ok {
+				c.assert(v.Cmp(roundHalfUp2(v)) == 0, "BR-DEC-13", LevelError, t, "the VAT total (BT-110) may have at most two decimals")
+			}
+		}
+	}
+	if taxCur != nil && sum != nil {
+		found := false
+		for _, t := range sum.all("ram:TaxTotalAmount") {
+			if cur, _ := t.attr("currencyID"); cur == taxCur.value() {
+				found = true
+				if v, ok := dec(t); ok && v.Cmp(roundHalfUp2(v)) != 0 {
+					found = false
+				}
+			}
+		}
+		c.assert(found, "BR-53", LevelError, sum, "with a VAT accounting currency (BT-6) the VAT total in that currency (BT-111) must be given")
+		if len(sum.all("ram:TaxTotalAmount")) > 0 {
+			c.assert(found, "BR-DEC-15", LevelError, sum, "the VAT total in accounting currency (BT-111) may have at most two decimals")
+		}
+	}
+	walk(r, func(n *xnode) {
+		if n.ns == NSUDT && n.local == "DateTimeString" {
+			if f, _ := n.attr("format"); f == "102" {
+				c.assert(reEightDigits.MatchString(n.value()), "CII-DT-097", LevelError, n, "a date with format 102 must be YYYYMMDD")
+			}
+		}
+	})
+	for _, l := range lines {
+		if p := l.first("ram:SpecifiedTradeProduct"); p != nil {
+			c.assert(p.first("ram:IndividualTradeProductInstance") == nil, "CII-SR-087", LevelWarning, p, "IndividualTradeProductInstance should not be present")
+		}
+	}
+
 	// VAT breakdown per category (BR-S-08/09, BR-AE-08/09/10), for the
 	// categories of the lines.
 	for _, h := range heads {
@@ -199,13 +258,16 @@ func (c *checker) en16931() {
 	})
 }
 
-func allOf(ns []*xnode, step string) []*xnode {
+func allOf(ns []*xnode, steps ...string) []*xnode {
 	var out []*xnode
 	for _, n := range ns {
-		out = append(out, n.all(step)...)
+		out = append(out, n.all(steps...)...)
 	}
 	return out
 }
+
+// reEightDigits is the unanchored XPath matches(., '(\d{8})').
+var reEightDigits = regexp.MustCompile(`[0-9]{8}`)
 
 func hasAncestor(n *xnode, local string) bool {
 	for x := n.parent; x != nil; x = x.parent {
@@ -269,6 +331,10 @@ func (c *checker) xrechnung() {
 		case "30", "58":
 			c.assert(pm.first("ram:PayeePartyCreditorFinancialAccount") != nil, "BR-DE-23-a", LevelError, pm,
 				"payment means 30/58 (credit transfer) need the group CREDIT TRANSFER (BG-17); DiGA invoices use 57")
+			if pm.first("ram:TypeCode").norm() == "58" {
+				c.assert(validIBAN(pm.first("ram:PayeePartyCreditorFinancialAccount", "ram:IBANID").value()), "BR-DE-19", LevelWarning, pm,
+					"payment means 58 (SEPA credit transfer) should carry a correct IBAN (BT-84)")
+			}
 		}
 	}
 	for _, h := range set.all("ram:ApplicableTradeTax") {
@@ -303,3 +369,31 @@ func (c *checker) fsc() {
 		}
 	}
 }
+
+// validIBAN checks the format and the ISO 13616 mod-97 check digits.
+func validIBAN(s string) bool {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) < 5 || len(s) > 34 || !reIBAN.MatchString(s) {
+		return false
+	}
+	s = strings.ToUpper(s[4:] + s[:4])
+	rem := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			rem = (rem*10 + int(r-'0')) % 97
+		case r >= 'A' && r <= 'Z':
+			rem = (rem*100 + int(r-'A'+10)) % 97
+		default:
+			return false
+		}
+	}
+	return rem == 1
+}
+
+var reIBAN = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{0,30}$`)
