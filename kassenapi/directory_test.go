@@ -425,7 +425,7 @@ func TestDiffDirectories(t *testing.T) {
 	old := mustParseDirTestdata(t, "v3_all_attributes.xml")
 	b := readDirTestdata(t, "v3_all_attributes.xml")
 	b = bytes.Replace(b, []byte("diga-api.tk.de/diga/api/public/rest"), []byte("diga-api2.tk.de/rest"), 1) // TK endpoint
-	b = bytes.Replace(b, []byte(">102000001<"), []byte(">102000009<"), 1)                                 // BE ik
+	b = bytes.Replace(b, []byte(">102000001<"), []byte(">102000009<"), 1)                                  // BE ik
 	b = bytes.Replace(b, []byte("<bas:Versandart>2</bas:Versandart>"), []byte("<bas:Versandart>1</bas:Versandart>"), 1)
 	b = bytes.Replace(b, []byte("<bas:Kostentraegerkuerzel>AA</bas:Kostentraegerkuerzel>"), []byte("<bas:Kostentraegerkuerzel>AZ</bas:Kostentraegerkuerzel>"), 1)
 	nw, _, err := ParseDirectory(b)
