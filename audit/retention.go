@@ -156,4 +156,3 @@ func (l *Log) drop(ctx context.Context, s Segment) error {
 		return tx.st.PutSegment(ctx, s)
 	})
 }
-

@@ -57,10 +57,10 @@ type VerifyFailure struct {
 
 // SegmentReport is the verification result of one segment.
 type SegmentReport struct {
-	Log     string   `json:"log"`
-	Seg     string   `json:"seg"`
-	State   string   `json:"state"`
-	Size    uint64   `json:"size"`
+	Log     string         `json:"log"`
+	Seg     string         `json:"seg"`
+	State   string         `json:"state"`
+	Size    uint64         `json:"size"`
 	Failure *VerifyFailure `json:"failure"`
 }
 

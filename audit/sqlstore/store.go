@@ -316,7 +316,9 @@ func key(ctx context.Context, q queryer, kid string) (audit.WrappedKey, error) {
 }
 
 // Key implements audit.Store.
-func (s *Store) Key(ctx context.Context, kid string) (audit.WrappedKey, error) { return key(ctx, s.db, kid) }
+func (s *Store) Key(ctx context.Context, kid string) (audit.WrappedKey, error) {
+	return key(ctx, s.db, kid)
+}
 
 // DestroyKey implements audit.Store. The wrapped bytes are first
 // overwritten with zeros of the same length, then set to NULL.
@@ -523,7 +525,9 @@ func (t *Tx) SaveCheckpoint(ctx context.Context, cp audit.SignedCheckpoint) erro
 }
 
 // Key implements audit.StoreTx.
-func (t *Tx) Key(ctx context.Context, kid string) (audit.WrappedKey, error) { return key(ctx, t.tx, kid) }
+func (t *Tx) Key(ctx context.Context, kid string) (audit.WrappedKey, error) {
+	return key(ctx, t.tx, kid)
+}
 
 // PutKey implements audit.StoreTx.
 func (t *Tx) PutKey(ctx context.Context, k audit.WrappedKey) error {
