@@ -297,3 +297,26 @@ func sameMultiset(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestOracleReportXSD validates the hand-written report fixtures with
+// xmllint against the KoSIT report schema, so that X4 tests realistic
+// reports (no_assessment.xml is invalid on purpose).
+func TestOracleReportXSD(t *testing.T) {
+	needXmllint(t)
+	xsd := filepath.Join(sharedData(t), "gkv", "xsd", "report", "report.xsd")
+	ents, err := os.ReadDir(filepath.Join("testdata", "reports"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "feh_") {
+			continue
+		}
+		p := filepath.Join("testdata", "reports", e.Name())
+		out, err := exec.Command("xmllint", "--noout", "--schema", xsd, p).CombinedOutput()
+		want := e.Name() != "no_assessment.xml"
+		if (err == nil) != want {
+			t.Errorf("%s: xmllint valid = %v, want %v: %s", e.Name(), err == nil, want, out)
+		}
+	}
+}

@@ -190,7 +190,10 @@ func ParseReport(b []byte) (*Report, error) {
 	if as == nil {
 		return nil, &ReportError{Reason: "report has no assessment"}
 	}
-	for _, cl := range as.all("rep:customLevel") {
+	// customLevel downgrades: from the scenario copy (s:createReport) and
+	// from the assessment (rep:customLevel), whichever the engine writes.
+	levels := append(sc.all("s:scenario", "s:createReport", "s:customLevel"), as.all("rep:customLevel")...)
+	for _, cl := range levels {
 		lvl, _ := cl.attr("level")
 		for _, code := range strings.Fields(cl.value()) {
 			r.CustomLevels[code] = strings.TrimSpace(lvl)

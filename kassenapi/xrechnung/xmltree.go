@@ -243,4 +243,11 @@ func (n *xnode) value() string {
 // norm is XPath normalize-space of the string value of n.
 func (n *xnode) norm() string { return normalizeSpace(n.value()) }
 
-func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+// normalizeSpace is XPath normalize-space: it strips and collapses the
+// XML whitespace characters space, tab, CR and LF (not other Unicode
+// spaces).
+func normalizeSpace(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	}), " ")
+}
