@@ -70,10 +70,18 @@ func TestValidationIssues(t *testing.T) {
 		{"decimal leading zero", func(x *Export, o *Options) {
 			find(*x, KindBodyWeight, "w-42").(*BodyWeight).Value = Decimal{"072.5"}
 		}, ErrInvalidDecimal, "Entries[0](BodyWeight).Value"},
-		{"decimal comma", func(x *Export, o *Options) { find(*x, KindBloodPressure, "bp-1").(*BloodPressure).Mean = Decimal{"93,3"} }, ErrInvalidDecimal, "Entries[7](BloodPressure).Mean"},
+		{"decimal comma", func(x *Export, o *Options) {
+			find(*x, KindBloodPressure, "bp-1").(*BloodPressure).Mean = Decimal{"93,3"}
+		}, ErrInvalidDecimal, "Entries[7](BloodPressure).Mean"},
 		{"implausible weight", func(x *Export, o *Options) { find(*x, KindBodyWeight, "w-42").(*BodyWeight).Value = Decimal{"7250"} }, ErrInvalidValue, "Entries[0](BodyWeight).Value"},
-		{"systolic below diastolic", func(x *Export, o *Options) { find(*x, KindBloodPressure, "bp-1").(*BloodPressure).Systolic = Decimal{"70"} }, ErrInvalidValue, "Entries[7](BloodPressure).Systolic"},
-		{"duplicate source id", func(x *Export, o *Options) { find(*x, KindBodyHeight, "h-1").(*BodyHeight).SourceID = "w-42"; x.Entries[1].(*BodyHeight).Measurement.Common.SourceID = "w-42"; x.Entries = append(x.Entries, &BodyWeight{Measurement{Common: Common{SourceID: "w-42"}, Effective: x.Period.Start, Value: Decimal{"70"}, Unit: "kg"}}) }, ErrDuplicateSourceID, "Entries[16](BodyWeight).SourceID"},
+		{"systolic below diastolic", func(x *Export, o *Options) {
+			find(*x, KindBloodPressure, "bp-1").(*BloodPressure).Systolic = Decimal{"70"}
+		}, ErrInvalidValue, "Entries[7](BloodPressure).Systolic"},
+		{"duplicate source id", func(x *Export, o *Options) {
+			find(*x, KindBodyHeight, "h-1").(*BodyHeight).SourceID = "w-42"
+			x.Entries[1].(*BodyHeight).Measurement.Common.SourceID = "w-42"
+			x.Entries = append(x.Entries, &BodyWeight{Measurement{Common: Common{SourceID: "w-42"}, Effective: x.Period.Start, Value: Decimal{"70"}, Unit: "kg"}})
+		}, ErrDuplicateSourceID, "Entries[16](BodyWeight).SourceID"},
 		{"dangling diary member", func(x *Export, o *Options) {
 			find(*x, KindDiaryEntry, "d-1").(*DiaryEntry).Members[0].SourceID = "missing"
 		}, ErrDanglingReference, "Entries[10](DiaryEntry).Members[0]"},

@@ -1,0 +1,81 @@
+// Package mio builds KBV medical information objects (MIO) "DiGA Toolkit"
+// 1.1.0: FHIR R4 XML document bundles (profile KBV_PR_MIO_DIGA_Bundle)
+// that a DiGA (Digitale Gesundheitsanwendung) stores in the insured
+// person's ePA (elektronische Patientenakte, § 341 Abs. 2 SGB V; format by
+// KBV under § 355 Abs. 2a SGB V). Specification: shared/specs/mio.md.
+//
+// # Flow
+//
+//  1. The DiGA fills a neutral [Export]: the [Patient] (KVNR optional:
+//     the Krankenversichertennummer, the insured person's lifelong
+//     10-character number), the [DiGA] (VE-ID = Verordnungseinheit id,
+//     PZN, name, version, manufacturer), the export's observation period
+//     (Betrachtungszeitraum) and typed entries: the nine vital signs
+//     ([BodyWeight], [BodyHeight], [BodyTemperature], [HeartRate],
+//     [RespiratoryRate], [OxygenSaturation], [HeadCircumference],
+//     [BloodPressure], [Glucose]), [FreeObservation], [DiaryEntry],
+//     [QuestionnaireResponse] with its [QuestionnaireDef], [Score],
+//     [Activity], [Goal] and [Attachment] (a PDF as DocumentReference).
+//     The same model is readable as JSON with [DecodeExport] (spec §3.9;
+//     examples in testdata/export) and is what "digakit mio build" reads.
+//  2. [Build] validates everything first and returns all problems at once
+//     as a *[ValidationError] (issue codes [ErrRequired], [ErrInvalidString],
+//     [ErrInvalidIdentifier], [ErrInvalidDate], [ErrPeriod],
+//     [ErrInvalidUnit], [ErrInvalidCode], [ErrInvalidDecimal],
+//     [ErrInvalidValue], [ErrDuplicateSourceID], [ErrDanglingReference],
+//     [ErrUnsupported], [ErrEmptyExport], [ErrEntryTooLarge], [ErrConfig];
+//     paths like "Entries[3](HeartRate).Unit"; messages never echo names,
+//     KVNR, free text or measured values). [Validate] runs the same checks.
+//  3. Build then plans documents: every resource gets a UUIDv5 from
+//     Options.Namespace (names per spec §3.4, e.g. "body-weight/<SourceID>",
+//     "bundle/<ExportID>/<index>"), used as Resource.id, fullUrl
+//     (urn:uuid:…) and RI identifier. Entries linked by references
+//     (diary members, score derivedFrom) form clusters that stay in one
+//     document. Clusters are measured exactly and packed greedily, in time
+//     order, under Options.MaxBytes (default 24,000,000 bytes, below the
+//     25 MB ePA limit); a cut happens only between different times, and
+//     each document gets its own period (ordered, contiguous, covering the
+//     export period, spec §3.6). A cluster larger than the limit is
+//     [ErrEntryTooLarge].
+//  4. [Document.WriteTo] streams one document through encoding/xml's token
+//     encoder (internal/xmlw) with a bufio.Writer: the Composition first
+//     (Betrachtungszeitraum extension, LOINC 53576-5, title "DiGA-Export",
+//     only non-empty sections with byte-exact titles and codes including
+//     the specification's typos "Anhaenge" and "SectionAnhhaenge"), then
+//     Patient (uuid + GKV KVNR identifier, KBV name with humanname-own-name),
+//     Device_DIGA, DeviceDefinition_DIGA, Organization_Manufacturer,
+//     measuring devices, questionnaires, the entries and grouped Provenance
+//     resources. Every resource has meta versionId, lastUpdated and the
+//     profile "<canonical>|1.1.0"; codings carry system, version, code and
+//     display (LOINC 2.72, SNOMED CT 20220331 international edition, UCUM).
+//     Times are rendered in Options.Location (default Europe/Berlin from
+//     embedded tzdata) with seconds and zone; decimals are the
+//     string-backed [Decimal] and never pass through float64. Output is
+//     byte-for-byte deterministic; Document.Size is the exact length.
+//  5. Each [Document] carries [DocumentMetadata] for the ePA upload
+//     (formatCode urn:gematik:ig:diga:v1.1, classCode DUR, typeCode PATD,
+//     mime type application/fhir+xml, title, service period) used by epa/.
+//
+// The checker in mio/miocheck validates existing documents offline
+// ("digakit mio check"); mio/miotest validates output against the FHIR R4
+// XML schema with xmllint.
+//
+// # Coverage
+//
+// Built: Bundle, Composition (all 14 sections and the vital-sign
+// sub-section are defined; sections are emitted when entries exist),
+// Patient, Device_DIGA, DeviceDefinition_DIGA, Organization_Manufacturer,
+// Device, DeviceDefinition, Provenance, the nine vital-sign profiles,
+// Observation_Free, Observation_Diary_Entry, Questionnaire,
+// QuestionnaireResponse, Observation_Score_or_Assessment_by_Scale,
+// Procedure_Activity, Goal and DocumentReference. Not yet built (the
+// package returns [ErrUnsupported] for Export.Medications and has no entry
+// types for them): Observation_Functional_Assessment,
+// Observation_Life_Style_Factor, Observation_Environmental_Factor,
+// Observation_Nutrition_Intake (+ Food_Composition_Types),
+// Condition_Problem, AllergyIntolerance, MedicationStatement,
+// MedicationAdministration, Medication, Goal_Treatment_Goal, CarePlan,
+// Appointment, Encounter, Practitioner, PractitionerRole, RelatedPerson,
+// Organization. The streaming EntrySource input is declared but not yet
+// accepted by Build.
+package mio
