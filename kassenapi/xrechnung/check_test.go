@@ -248,3 +248,37 @@ func TestCheckGarbage(t *testing.T) {
 		t.Errorf("oversized document: %+v", fs)
 	}
 }
+
+// TestEveryDRE0RuleHasANegativeCase reads the assertion ids of dre0.sch
+// from the shared test data: each must be expected by at least one X2
+// case, so no DiGA rule is implemented without a test that breaks it.
+func TestEveryDRE0RuleHasANegativeCase(t *testing.T) {
+	sch, err := os.ReadFile(filepath.Join(sharedData(t), "gkv", "schematron", "diga", "dre0.sch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := parseXML(sch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, tc := range negCases() {
+		for _, r := range append(slices.Clone(tc.errors), tc.other...) {
+			covered[r] = true
+		}
+	}
+	n := 0
+	walk(root, func(x *xnode) {
+		if x.local != "assert" {
+			return
+		}
+		id, _ := x.attr("id")
+		n++
+		if !covered[id] {
+			t.Errorf("%s has no negative case", id)
+		}
+	})
+	if n != 41 {
+		t.Errorf("dre0.sch has %d assertions, want 41", n)
+	}
+}
