@@ -43,10 +43,16 @@ func TestBuildCheckRequestValidatesAgainstXSD(t *testing.T) {
 		}
 	}
 	for name, f := range map[string]func() error{
-		"procedure": func() error { _, err := BuildCheckRequest("EDRE0", "990000018", "990000101", "12345", code); return err },
-		"ik":        func() error { _, err := BuildCheckRequest("EDFC0", "99000018", "990000101", "12345", code); return err },
-		"diga":      func() error { _, err := BuildCheckRequest("EDFC0", "990000018", "990000101", "1234", code); return err },
-		"code":      func() error { _, err := BuildCheckRequest("EDFC0", "990000018", "990000101", "12345", Code{}); return err },
+		"procedure": func() error {
+			_, err := BuildCheckRequest("EDRE0", "990000018", "990000101", "12345", code)
+			return err
+		},
+		"ik":   func() error { _, err := BuildCheckRequest("EDFC0", "99000018", "990000101", "12345", code); return err },
+		"diga": func() error { _, err := BuildCheckRequest("EDFC0", "990000018", "990000101", "1234", code); return err },
+		"code": func() error {
+			_, err := BuildCheckRequest("EDFC0", "990000018", "990000101", "12345", Code{})
+			return err
+		},
 	} {
 		if f() == nil {
 			t.Errorf("%s: no error", name)
