@@ -248,7 +248,6 @@ type node struct {
 	attrs []string // name, value pairs
 	text  string
 	kids  []*node
-	empty bool // write <x/> even without text
 }
 
 func el(name string, kids ...*node) *node { return &node{name: name, kids: kids} }
