@@ -1,26 +1,30 @@
-package xrechnung
+package xrechnung_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/digakit/digakit/kassenapi/xrechnung"
+)
 
 func BenchmarkBuild(b *testing.B) {
 	inv := baseInvoice()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Build(inv); err != nil {
+		if _, err := xrechnung.Build(inv); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkCheck(b *testing.B) {
-	doc, err := Build(baseInvoice())
+	doc, err := xrechnung.Build(baseInvoice())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if fs := Check(doc); len(fs) != 0 {
+		if fs := xrechnung.Check(doc); len(fs) != 0 {
 			b.Fatal(fs)
 		}
 	}
@@ -31,7 +35,7 @@ func BenchmarkParseReport(b *testing.B) {
 	b.SetBytes(int64(len(rep)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseReport(rep); err != nil {
+		if _, err := xrechnung.ParseReport(rep); err != nil {
 			b.Fatal(err)
 		}
 	}

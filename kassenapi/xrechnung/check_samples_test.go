@@ -1,7 +1,8 @@
-package xrechnung
+package xrechnung_test
 
 import (
 	"encoding/json"
+	"github.com/digakit/digakit/kassenapi/xrechnung"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,11 +71,11 @@ func TestCheckSharedSamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs := Check(doc)
+			fs := xrechnung.Check(doc)
 			for _, f := range fs {
 				t.Logf("%s %s %s: %s", f.Level, f.Rule, f.XPath, f.Message)
 			}
-			if got, want := Valid(fs), e.Expected == "accept"; got != want {
+			if got, want := xrechnung.Valid(fs), e.Expected == "accept"; got != want {
 				t.Fatalf("Valid = %v, want %v", got, want)
 			}
 			var rules []string
@@ -96,7 +97,7 @@ func TestCheckSharedSamples(t *testing.T) {
 			}
 			if e.Expected == "accept" {
 				for _, f := range fs {
-					if f.Level == LevelError {
+					if f.Level == xrechnung.LevelError {
 						t.Errorf("unexpected error finding %s", f.Rule)
 					}
 				}
@@ -104,7 +105,7 @@ func TestCheckSharedSamples(t *testing.T) {
 			if filepath.Base(e.File) == "xrechnung-2.2-invalid_384_ohne_grund.xml" {
 				var errs []string
 				for _, f := range fs {
-					if f.Level == LevelError {
+					if f.Level == xrechnung.LevelError {
 						errs = append(errs, f.Rule)
 					}
 				}

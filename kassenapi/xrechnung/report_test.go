@@ -1,7 +1,9 @@
-package xrechnung
+package xrechnung_test
 
 import (
 	"errors"
+	"github.com/digakit/digakit/kassenapi/xrechnung"
+	"github.com/digakit/digakit/kassenapi/xrechnung/xrechnungtest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,25 +25,25 @@ func TestParseReport(t *testing.T) {
 	const number, code = "DG2025000001234", testCode
 	cases := []struct {
 		file     string
-		verdict  Verdict
-		forOurs  Verdict // ClassifyFor(number, code)
+		verdict  xrechnung.Verdict
+		forOurs  xrechnung.Verdict // ClassifyFor(number, code)
 		valid    bool
 		errCodes []string
 		codes    []string
 	}{
-		{"accept.xml", VerdictAccepted, VerdictAccepted, true, nil, nil},
-		{"accept_warnings.xml", VerdictAccepted, VerdictAccepted, false, nil, []string{"BR-CL-23", "BR-DE-21"}},
-		{"reject_inver.xml", VerdictRejectedBusiness, VerdictRejectedBusiness, false, []string{"INVER-1"}, []string{"INVER-1"}},
-		{"reject_dre0.xml", VerdictRejectedFormat, VerdictRejectedFormat, false, []string{"DRE0-CORR-4"}, []string{"DRE0-CORR-4"}},
-		{"reject_xsd.xml", VerdictRejectedFormat, VerdictRejectedFormat, false, []string{"cvc-complex-type.2.4.a"}, []string{"cvc-complex-type.2.4.a"}},
-		{"no_scenario.xml", VerdictRejectedFormat, VerdictRejectedFormat, false, []string{"noScenarioMatched"}, []string{"noScenarioMatched"}},
-		{"accept_other_number.xml", VerdictAccepted, VerdictMismatch, true, nil, nil},
-		{"feh_201.xml", VerdictRetry, VerdictRetry, false, nil, nil},
-		{"feh_102.xml", VerdictRejectedBusiness, VerdictRejectedBusiness, false, nil, nil},
+		{"accept.xml", xrechnung.VerdictAccepted, xrechnung.VerdictAccepted, true, nil, nil},
+		{"accept_warnings.xml", xrechnung.VerdictAccepted, xrechnung.VerdictAccepted, false, nil, []string{"BR-CL-23", "BR-DE-21"}},
+		{"reject_inver.xml", xrechnung.VerdictRejectedBusiness, xrechnung.VerdictRejectedBusiness, false, []string{"INVER-1"}, []string{"INVER-1"}},
+		{"reject_dre0.xml", xrechnung.VerdictRejectedFormat, xrechnung.VerdictRejectedFormat, false, []string{"DRE0-CORR-4"}, []string{"DRE0-CORR-4"}},
+		{"reject_xsd.xml", xrechnung.VerdictRejectedFormat, xrechnung.VerdictRejectedFormat, false, []string{"cvc-complex-type.2.4.a"}, []string{"cvc-complex-type.2.4.a"}},
+		{"no_scenario.xml", xrechnung.VerdictRejectedFormat, xrechnung.VerdictRejectedFormat, false, []string{"noScenarioMatched"}, []string{"noScenarioMatched"}},
+		{"accept_other_number.xml", xrechnung.VerdictAccepted, xrechnung.VerdictMismatch, true, nil, nil},
+		{"feh_201.xml", xrechnung.VerdictRetry, xrechnung.VerdictRetry, false, nil, nil},
+		{"feh_102.xml", xrechnung.VerdictRejectedBusiness, xrechnung.VerdictRejectedBusiness, false, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			r, err := ParseReport(readReport(t, tc.file))
+			r, err := xrechnung.ParseReport(readReport(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +56,7 @@ func TestParseReport(t *testing.T) {
 			if r.Valid != tc.valid {
 				t.Errorf("Valid = %v, want %v", r.Valid, tc.valid)
 			}
-			if r.Accepted() != (tc.verdict == VerdictAccepted) {
+			if r.Accepted() != (tc.verdict == xrechnung.VerdictAccepted) {
 				t.Errorf("Accepted = %v", r.Accepted())
 			}
 			var errs []string
@@ -75,7 +77,7 @@ func TestParseReport(t *testing.T) {
 }
 
 func TestParseReportDetails(t *testing.T) {
-	r, err := ParseReport(readReport(t, "accept_warnings.xml"))
+	r, err := xrechnung.ParseReport(readReport(t, "accept_warnings.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestParseReportDetails(t *testing.T) {
 		!strings.HasPrefix(r.Scenario, "DiGA-Rechnung (DRE0-Anfrage)") {
 		t.Errorf("header = %+v", r)
 	}
-	want := DocumentData{Seller: "Beispiel DiGA GmbH", ID: "DG2025000001234", IssueDate: "20250304", VEID: "00299001",
+	want := xrechnung.DocumentData{Seller: "Beispiel DiGA GmbH", ID: "DG2025000001234", IssueDate: "20250304", VEID: "00299001",
 		Code: testCode, SellerIK: "987654321", BuyerIK: "101234005", PayeeIK: "987654321"}
 	if r.Document != want {
 		t.Errorf("documentData = %+v", r.Document)
@@ -99,7 +101,7 @@ func TestParseReportDetails(t *testing.T) {
 		t.Errorf("custom levels = %v", r.CustomLevels)
 	}
 
-	rj, err := ParseReport(readReport(t, "reject_inver.xml"))
+	rj, err := xrechnung.ParseReport(readReport(t, "reject_inver.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestParseReportDetails(t *testing.T) {
 		t.Errorf("SafeText = %q", s)
 	}
 
-	f, err := ParseReport(readReport(t, "feh_102.xml"))
+	f, err := xrechnung.ParseReport(readReport(t, "feh_102.xml"))
 	if err != nil || len(f.FEH) != 1 || f.FEH[0].Number != 102 || !strings.Contains(f.FEH[0].Text, "nicht gefunden") {
 		t.Fatalf("FEH = %+v, %v", f, err)
 	}
@@ -136,8 +138,8 @@ func TestParseReportRejects(t *testing.T) {
 		"both scenarios": strings.Replace(accept, "</rep:scenarioMatched>", "</rep:scenarioMatched><rep:noScenarioMatched/>", 1),
 	} {
 		t.Run(name, func(t *testing.T) {
-			r, err := ParseReport([]byte(in))
-			var re *ReportError
+			r, err := xrechnung.ParseReport([]byte(in))
+			var re *xrechnung.ReportError
 			if err == nil || r != nil || !errors.As(err, &re) {
 				t.Fatalf("ParseReport = %v, %v", r, err)
 			}
@@ -148,15 +150,15 @@ func TestParseReportRejects(t *testing.T) {
 	}
 	// accept and reject at once is not an answer: mismatch
 	both := strings.Replace(accept, "</rep:accept>", "</rep:accept><rep:reject/>", 1)
-	r, err := ParseReport([]byte(both))
-	if err != nil || r.Classify() != VerdictMismatch {
+	r, err := xrechnung.ParseReport([]byte(both))
+	if err != nil || r.Classify() != xrechnung.VerdictMismatch {
 		t.Fatalf("accept+reject: %v %v", r, err)
 	}
 }
 
 func mustBuild(t testing.TB) []byte {
 	t.Helper()
-	b, err := Build(baseInvoice())
+	b, err := xrechnungtest.Build("380")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,39 @@
+package xrechnung
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDate(t *testing.T) {
+	d, err := ParseDate("2025-03-01")
+	if err != nil || d != NewDate(2025, time.March, 1) || d.String() != "2025-03-01" || d.format102() != "20250301" {
+		t.Fatalf("ParseDate: %v %v", d, err)
+	}
+	if _, err := ParseDate("2025-02-30"); err == nil {
+		t.Error("ParseDate accepted 2025-02-30")
+	}
+	if got, ok := parse102("20240229"); !ok || got != NewDate(2024, 2, 29) {
+		t.Error("parse102 leap day")
+	}
+	if _, ok := parse102("20230229"); ok {
+		t.Error("parse102 accepted 2023-02-29")
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if DateOf(time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC).In(berlin)) != NewDate(2026, 1, 1) {
+		t.Error("DateOf does not use the time's location")
+	}
+}
+
+func TestBase32Check1(t *testing.T) {
+	for _, c := range []string{"77AAAAAAAAAAAAAX", "77AAAAAAAAAAADEV", "77AAAAAAAAAAADFF", "77AAAAAAAAAAADGE", "77AAAAAAAAAAAGIS", "77AAAAAAAAAAAGJC", "77AAAAAAAAAAAGKD", "CHAAAAAAAAAAAAAJ", "ZZAAAAAAAAAAAAAW"} {
+		if !base32Check1Valid(c) {
+			t.Errorf("%s should be valid", c)
+		}
+	}
+	for _, c := range []string{"CHAAAAAAAAAAAAAX", "ABCDEFGHIJKLMNOP", "AXXYYZZAABBCCDD7", "3234567654ABCDEF"} {
+		if base32Check1Valid(c) {
+			t.Errorf("%s should be invalid", c)
+		}
+	}
+}
