@@ -63,8 +63,59 @@
 //
 // # Code check and invoice transport
 //
-// PLACEHOLDER (helper B): the EDFC0 code check client, SECON CMS and the
-// EDRE0 invoice transport are described here.
+// [New] builds a [Client] from a [Config]: the manufacturer IK and DiGA-ID,
+// the own ITSG [Identity] ([LoadIdentity]: RSA key plus .p7c with chain,
+// previous key pairs kept for roll-over), a [DirectoryProvider] and a
+// [KeyListProvider] ([ParseKeyList] reads the ITSG "annahme-rsa4096.key"
+// list, A2.7; [KeyList.EncryptionCert] picks the certificate of a clearing
+// IK valid now with the latest NotBefore). [Client.ValidateCode] then
+// (A2.5–A2.9, A3 item 4):
+//
+//  1. refuses test codes unless Config.AllowTestCodes (they go as TDFC0 via
+//     Config.TestPrefix; [Client.ValidateTestCode] names the prefix);
+//  2. routes the prefix with the directory (one refresh on an unknown
+//     prefix, at most every 10 minutes) and picks the encryption
+//     certificate of IK_Abrechnungsstelle (one key-list refresh, else
+//     [ErrNoCertificate], class Config);
+//  3. builds the EDFC0 request ([BuildCheckRequest], valid against
+//     EDFC0-Pruefung_3.0.0.xsd), signs it RSASSA-PSS SHA-256 salt 32 and
+//     encrypts it RSAES-OAEP SHA-256/MGF1-SHA-256 + AES-256-CBC (package
+//     internal/cms, the SECON profile of GKV Anlage 16, A2.6);
+//  4. POSTs multipart/form-data (iksender, ikempfaenger, verfahren,
+//     nutzdaten) with Content-Length over TLS ≥ 1.2 with the client
+//     certificate and its chain, HTTP/1.1, per-endpoint timeouts
+//     (Config.EndpointTimeouts, default 30 s; 60 s for invoices);
+//  5. reads the answer leniently ([ParseReply]: sniffed boundary, raw CMS,
+//     case-insensitive names, 4 MiB cap), decrypts BER or DER with the
+//     current or a previous key, verifies the insurer's signature per
+//     [VerifyMode] (Lenient by default: a failure is a warning and a log
+//     line; Strict: [CryptoError]) and parses ANT/FEH of v1/v2/v3 in any
+//     declared encoding without DTDs ([ParseCheckMessage]);
+//  6. checks the answer against the request (A4: procedure, our IK, the
+//     code, an 8-digit VE-ID starting with our DiGA-ID, a plausible service
+//     day) and returns a [CodeCheck] with the DiGA-VE-ID and the day of
+//     service.
+//
+// Failures are typed and classed ([ErrorClass], [ClassOf]): [InsurerError]
+// carries the Fehlernummern (100/101/102 → [ClassRejected] with
+// [ErrCodeExpired], [ErrCodeCancelled], [ErrCodeNotFound]; 200 →
+// [ClassInternal], [ErrRequestRejected]; 201/202 → [ClassTransient],
+// [ErrInsurerUnavailable]); [TransportError] says whether the request was
+// sent (Sent=false → Transient; sent without answer → [ClassOutcomeUnknown];
+// TLS alerts such as unknown_ca → [ClassConfig] with a hint to send the
+// full chain); [ProtocolError] and [CryptoError] on an answer are
+// OutcomeUnknown, never "code invalid". Code checks are retried at most 3
+// times (1 s, 2 s, ±20 % jitter, Retry-After honoured, within the context
+// deadline) only when nothing was sent, on HTTP 429/502/503/504 or on FEH
+// 201/202; a circuit breaker per endpoint URL opens after 5 consecutive
+// Transient or OutcomeUnknown exchanges for 60 s and lets one trial
+// through. Every HTTP exchange yields an [Exchange] protocol record (TA
+// §4.4), on success in CodeCheck.Exchanges, on failure via [ExchangesOf].
+// [Client.SubmitInvoice] sends a ready XRechnung via EDRE0/TDRE0 over the
+// same path and returns the decrypted, verified answer ([InvoiceAnswer]);
+// it retries only when nothing was sent. Error strings, Exchanges and log
+// records never contain a plain code, a key or the insurer's Fehlertext.
+// The Client is safe for concurrent use and starts no goroutines.
 //
 // # Unverified facts
 //
