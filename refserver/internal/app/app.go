@@ -220,6 +220,10 @@ func (s *Server) listen() error {
 	ops.HandleFunc("GET /readyz", s.readyz)
 	ops.Handle("GET /metrics", s.metrics.Handler())
 	public.HandleFunc("/", notFound)
+	// auth service (helper G1): OP endpoints, login/registration pages, /v1/me/sessions
+	if err := s.mountAuth(public); err != nil {
+		return err
+	}
 	if admin != nil {
 		admin.HandleFunc("/", notFound)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,8 @@ type Config struct {
 	Log Log `json:"log"`
 	// Jobs tunes the River job runner.
 	Jobs Jobs `json:"jobs"`
+	// Auth configures the auth service (refserver spec §3.2).
+	Auth Auth `json:"auth"`
 	// Sandbox starts the fake peers in-process for every peer that is not
 	// configured. Default true without a config file, false with one. A
 	// production build refuses it.
@@ -84,6 +87,38 @@ type Log struct {
 type Jobs struct {
 	// MaxWorkers bounds concurrent jobs. Zero means 4.
 	MaxWorkers int `json:"max_workers"`
+}
+
+// Auth holds the auth service settings (refserver spec §3.2). Zero
+// values take the documented defaults.
+type Auth struct {
+	// Issuer is the public issuer URL. Default: the public listener's URL.
+	Issuer string `json:"issuer"`
+	// AccessTokenTTLSeconds is the access-token lifetime. Default 300.
+	AccessTokenTTLSeconds int `json:"access_token_ttl_seconds"`
+	// Argon2 overrides the argon2id parameters. Default (OWASP):
+	// memory_kib 19456, iterations 2, parallelism 1.
+	Argon2 Argon2 `json:"argon2"`
+	// Clients are the registered OAuth clients. The development default
+	// registers the public native client digakit-dev.
+	Clients []AuthClient `json:"clients"`
+}
+
+// Argon2 are argon2id parameters.
+type Argon2 struct {
+	MemoryKiB   uint32 `json:"memory_kib"`
+	Iterations  uint32 `json:"iterations"`
+	Parallelism uint8  `json:"parallelism"`
+}
+
+// AuthClient registers one public native OAuth client.
+type AuthClient struct {
+	ID                     string   `json:"id"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	// RequireNonce rejects authorization requests without nonce (true
+	// for the DiGA app).
+	RequireNonce bool `json:"require_nonce"`
 }
 
 // Flags are the command-line settings; empty strings are unset.
@@ -266,6 +301,22 @@ func (c *Config) Validate() error {
 	}
 	if c.Jobs.MaxWorkers < 0 || c.Jobs.MaxWorkers > 1000 {
 		add("jobs.max_workers", "want 0..1000")
+	}
+	if c.Auth.Issuer != "" {
+		if u, err := url.Parse(c.Auth.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			add("auth.issuer", "want an absolute http(s) URL without query or fragment")
+		}
+	}
+	if c.Auth.AccessTokenTTLSeconds < 0 || c.Auth.AccessTokenTTLSeconds > 3600 {
+		add("auth.access_token_ttl_seconds", "want 0..3600")
+	}
+	if a := c.Auth.Argon2; a != (Argon2{}) && (a.MemoryKiB < 8*uint32(max(a.Parallelism, 1)) || a.Iterations < 1 || a.Parallelism < 1) {
+		add("auth.argon2", "want memory_kib >= 8*parallelism, iterations >= 1, parallelism >= 1")
+	}
+	for i, cl := range c.Auth.Clients {
+		if cl.ID == "" || len(cl.RedirectURIs) == 0 {
+			add(fmt.Sprintf("auth.clients[%d]", i), "needs id and redirect_uris")
+		}
 	}
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
