@@ -75,8 +75,7 @@ type cluster struct {
 }
 
 type sharedRes struct {
-	size  int64 // resource entry plus, for questionnaires, the section reference
-	order string
+	size int64 // resource entry plus, for questionnaires, the section reference
 }
 
 type builder struct {
@@ -213,8 +212,7 @@ func (b *builder) makeClusters() {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

@@ -87,14 +87,13 @@ var vitalSection = section{"Vitalzeichen und Körpermaße", sysSNOMED, verSNOMED
 
 // vitalDef describes one single-quantity vital sign kind.
 type vitalDef struct {
-	profile      string
-	loinc        Coding
-	snomed       map[string]string // allowed SNOMED codes → display
-	snomedCode   string            // default
-	units        map[string]string // UCUM code → unit text
-	minV, maxV   float64
-	methodSpO2   bool
-	sectionIndex int
+	profile    string
+	loinc      Coding
+	snomed     map[string]string // allowed SNOMED codes → display
+	snomedCode string            // default
+	units      map[string]string // UCUM code → unit text
+	minV, maxV float64
+	methodSpO2 bool
 }
 
 var vitals = map[Kind]*vitalDef{

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // Issue codes (spec §4). errors.Is(err, ErrX) is true for a
@@ -93,8 +92,4 @@ func (s *issues) err() error {
 		l = append(l[:maxIssues:maxIssues], Issue{Path: "", Code: ErrTooManyIssues, Message: "more issues omitted"})
 	}
 	return &ValidationError{Issues: l}
-}
-
-func joinPath(parts ...string) string {
-	return strings.Join(parts, ".")
 }
