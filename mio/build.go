@@ -97,6 +97,7 @@ type builder struct {
 	baseSize    int64
 	sectionUsed [numSections]bool
 	vitalUsed   bool
+	measurers   map[int]*measurer
 }
 
 // Build validates x and plans one or more MIO DiGA 1.1.0 documents. It
@@ -326,18 +327,33 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// measurer is an encoder primed at a fixed element depth; successive
+// measurements at that depth produce exactly the bytes the real document
+// has there.
+type measurer struct {
+	cw *countWriter
+	w  *rw
+}
+
 // measureAt returns the exact bytes fn writes at the given element depth.
 func (b *builder) measureAt(depth int, fn func(w *rw)) int64 {
-	cw := &countWriter{w: io.Discard}
-	w := &rw{Writer: xmlw.New(cw, b.o.Indent), b: b}
-	for i := 0; i < depth; i++ {
-		w.Start("x")
+	if b.measurers == nil {
+		b.measurers = map[int]*measurer{}
 	}
-	_ = w.Flush()
-	start := cw.n
-	fn(w)
-	_ = w.Flush()
-	return cw.n - start
+	m := b.measurers[depth]
+	if m == nil {
+		cw := &countWriter{w: io.Discard}
+		m = &measurer{cw: cw, w: &rw{Writer: xmlw.New(cw, b.o.Indent), b: b}}
+		for i := 0; i < depth; i++ {
+			m.w.Start("x")
+		}
+		_ = m.w.Flush()
+		b.measurers[depth] = m
+	}
+	start := m.cw.n
+	fn(m.w)
+	_ = m.w.Flush()
+	return m.cw.n - start
 }
 
 // sectionDepth is the element depth of a section entry reference.

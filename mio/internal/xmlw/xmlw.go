@@ -15,6 +15,7 @@ import (
 type Writer struct {
 	enc   *xml.Encoder
 	stack []string
+	attrs []xml.Attr
 	err   error
 }
 
@@ -32,11 +33,13 @@ func (w *Writer) Start(name string, attrs ...string) {
 	if w.err != nil {
 		return
 	}
-	se := xml.StartElement{Name: xml.Name{Local: name}}
+	// The encoder does not retain the token, so the attribute buffer is
+	// reused across calls.
+	w.attrs = w.attrs[:0]
 	for i := 0; i+1 < len(attrs); i += 2 {
-		se.Attr = append(se.Attr, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
+		w.attrs = append(w.attrs, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
 	}
-	w.err = w.enc.EncodeToken(se)
+	w.err = w.enc.EncodeToken(xml.StartElement{Name: xml.Name{Local: name}, Attr: w.attrs})
 	w.stack = append(w.stack, name)
 }
 
