@@ -261,7 +261,7 @@ func (o DirectoryOptions) parseXML(b []byte) (*Directory, error) {
 		}
 	}
 	if rootNS == "" {
-		return nil, &DirectoryError{Reason: "no root element"}
+		return nil, &DirectoryError{Reason: "not XML (no root element)"}
 	}
 	d.size = len(raws)
 	if len(raws) == 0 {

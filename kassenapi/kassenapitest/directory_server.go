@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -118,6 +119,16 @@ func (s *DirectoryServer) ZIPURL() string { return s.srv.URL + DirectoryZIPPath 
 
 // Client returns an HTTP client that trusts the server (TLS or not).
 func (s *DirectoryServer) Client() *http.Client { return s.srv.Client() }
+
+// CertificatePEM is the server's TLS certificate in PEM (nil without TLS),
+// for clients that take a CA file.
+func (s *DirectoryServer) CertificatePEM() []byte {
+	c := s.srv.Certificate()
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
 
 // Close stops the server.
 func (s *DirectoryServer) Close() { s.srv.Close() }
