@@ -113,30 +113,106 @@ func Check(doc []byte) []Finding {
 	return c.out
 }
 
-// structure checks n's children against the CII D16B sequence of typ.
+// nsXSI is the XML Schema instance namespace (xsi:schemaLocation).
+const nsXSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+// attrsOK reports attributes of n that the type does not declare, or
+// whose fixed value differs. xsi:schemaLocation and
+// xsi:noNamespaceSchemaLocation are allowed everywhere, as in XSD.
+func (c *checker) attrsOK(n *xnode, allowed [][2]string) bool {
+	for _, a := range n.attrs {
+		if a.Name.Space == nsXSI && (a.Name.Local == "schemaLocation" || a.Name.Local == "noNamespaceSchemaLocation") {
+			continue
+		}
+		ok := false
+		for _, d := range allowed {
+			if a.Name.Space == "" && a.Name.Local == d[0] {
+				ok = d[1] == "" || strings.TrimSpace(a.Value) == d[1]
+				break
+			}
+		}
+		if !ok {
+			c.add("XSD", LevelError, n, "attribute %s is not allowed on %s (or has the wrong fixed value)", a.Name.Local, n.local)
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	reXSDDateTime = regexp.MustCompile(`^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$`)
+	reXSDDate     = regexp.MustCompile(`^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$`)
+	formatAttr    = [][2]string{{"format", ""}}
+)
+
+// leafText checks the text content of a simple element of XSD type typ.
+func (c *checker) leafText(n *xnode, typ string) {
+	for _, k := range n.kids {
+		c.add("XSD", LevelError, k, "element %s is not allowed in %s", k.local, n.local)
+		return
+	}
+	v := strings.TrimSpace(n.value())
+	ok := true
+	switch typ {
+	case "decimal", "xsd:decimal":
+		_, ok = parseDecimal(v)
+	case "xsd:dateTime":
+		ok = reXSDDateTime.MatchString(v)
+	case "xsd:date":
+		ok = reXSDDate.MatchString(v)
+	case "xsd:boolean":
+		ok = v == "true" || v == "false" || v == "1" || v == "0"
+	}
+	if !ok {
+		c.add("XSD", LevelError, n, "element %s has content that is not a valid %s", n.local, strings.TrimPrefix(typ, "xsd:"))
+	}
+}
+
+// structure checks n against the CII D16B type typ: the children's names,
+// order and cardinality, attributes, and simple content.
 func (c *checker) structure(n *xnode, typ string) {
 	seq, ok := ciiTypes[typ]
 	if !ok {
-		// leaf data type
-		kind := ciiLeaves[typ]
-		if kind == "choice" {
-			if len(n.kids) != 1 || n.kids[0].ns != NSUDT && n.kids[0].ns != NSQDT {
-				c.add("XSD", LevelError, n, "element %s must contain exactly one date or indicator child", n.local)
+		leaf, known := ciiLeaves[typ]
+		switch {
+		case !known: // an inline element such as qdt:FormattedDateTimeType/DateTimeString
+			if c.attrsOK(n, formatAttr) {
+				c.leafText(n, "")
+			}
+		case leaf.kind == "choice":
+			if !c.attrsOK(n, nil) {
 				return
 			}
-			for _, k := range n.kids[0].kids {
-				c.add("XSD", LevelError, k, "element %s is not allowed here", k.local)
+			if strings.TrimSpace(n.text.String()) != "" {
+				c.add("XSD", LevelError, n, "element %s must not contain text", n.local)
+				return
 			}
-			return
-		}
-		for _, k := range n.kids {
+			if len(n.kids) != 1 {
+				c.add("XSD", LevelError, n, "element %s must contain exactly one of its alternatives", n.local)
+				return
+			}
+			k := n.kids[0]
+			for _, alt := range leaf.choice {
+				if k.ns == NSUDT && k.local == alt.name {
+					if c.attrsOK(k, formatAttr) {
+						c.leafText(k, alt.typ)
+					}
+					return
+				}
+			}
 			c.add("XSD", LevelError, k, "element %s is not allowed in %s", k.local, n.local)
-		}
-		if kind == "decimal" {
-			if _, ok := parseDecimal(strings.TrimSpace(n.value())); !ok {
-				c.add("XSD", LevelError, n, "element %s must be a decimal number", n.local)
+		default:
+			if c.attrsOK(n, leaf.attrs) {
+				c.leafText(n, leaf.kind)
 			}
 		}
+		return
+	}
+	if !c.attrsOK(n, nil) {
+		return
+	}
+	if strings.TrimSpace(n.text.String()) != "" {
+		c.add("XSD", LevelError, n, "element %s must not contain text", n.local)
 		return
 	}
 	i := 0 // position in seq

@@ -37,3 +37,29 @@ func TestBase32Check1(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaTable checks the generated CII D16B table: every referenced
+// type is known and no sequence names an element twice (the structure
+// check relies on both).
+func TestSchemaTable(t *testing.T) {
+	if len(ciiTypes) < 150 {
+		t.Fatalf("only %d aggregate types", len(ciiTypes))
+	}
+	for typ, seq := range ciiTypes {
+		seen := map[string]bool{}
+		for _, e := range seq {
+			if seen[e.name] {
+				t.Errorf("%s: element %s twice", typ, e.name)
+			}
+			seen[e.name] = true
+			_, agg := ciiTypes[e.typ]
+			_, leaf := ciiLeaves[e.typ]
+			if !agg && !leaf && e.typ != "" {
+				t.Errorf("%s.%s: unknown type %s", typ, e.name, e.typ)
+			}
+		}
+	}
+	if _, ok := ciiTypes["rsm:CrossIndustryInvoiceType"]; !ok {
+		t.Fatal("root type missing")
+	}
+}

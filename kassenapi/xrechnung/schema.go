@@ -8,3 +8,12 @@ type xsdElem struct {
 	name, typ string
 	min, max  int
 }
+
+// xsdLeaf is a CII D16B data type: kind "decimal", "choice" or "" (text),
+// its attributes (name and fixed value, "" when not fixed) and, for a
+// choice, its alternatives.
+type xsdLeaf struct {
+	kind   string
+	attrs  [][2]string
+	choice []xsdElem
+}

@@ -33,7 +33,9 @@ func main() {
 	out := flag.String("o", "schema_table.go", "output file")
 	flag.Parse()
 	types := map[string][]elem{}
-	leaves := map[string]string{} // udt/qdt type -> base kind
+	leaves := map[string]string{}     // udt/qdt type -> base type
+	attrs := map[string][][2]string{} // udt/qdt type -> attribute name, fixed value
+	choices := map[string][]elem{}    // udt choice type -> alternatives
 	for _, f := range []string{
 		"CrossIndustryInvoice_100pD16B.xsd",
 		"CrossIndustryInvoice_ReusableAggregateBusinessInformationEntity_100pD16B.xsd",
@@ -67,12 +69,19 @@ func main() {
 			}
 			if ch := ct.SelectElement("choice"); ch != nil {
 				leaves[name] = "choice"
+				for _, e := range ch.SelectElements("element") {
+					typ := e.SelectAttrValue("type", "xsd:string")
+					choices[name] = append(choices[name], elem{name: e.SelectAttrValue("name", ""), typ: typ})
+				}
 				continue
 			}
 			base := ""
 			if sc := ct.SelectElement("simpleContent"); sc != nil {
 				for _, k := range sc.ChildElements() {
 					base = k.SelectAttrValue("base", "")
+					for _, a := range k.SelectElements("attribute") {
+						attrs[name] = append(attrs[name], [2]string{a.SelectAttrValue("name", ""), a.SelectAttrValue("fixed", "")})
+					}
 				}
 			}
 			leaves[name] = base
@@ -93,7 +102,7 @@ func main() {
 		}
 		b.WriteString("},\n")
 	}
-	b.WriteString("}\n\n// ciiLeaves maps each data type of CII D16B to its kind: \"decimal\" for\n// numeric content, \"choice\" for the date and indicator wrappers, \"\" else.\nvar ciiLeaves = map[string]string{\n")
+	b.WriteString("}\n\n// ciiLeaves maps each data type of CII D16B to its kind (\"decimal\" for\n// numeric content, \"choice\" for the date and indicator wrappers, \"\"\n// else), its attributes (name and fixed value) and, for a choice, its\n// alternatives.\nvar ciiLeaves = map[string]xsdLeaf{\n")
 	names = names[:0]
 	for n := range leaves {
 		names = append(names, n)
@@ -109,7 +118,22 @@ func main() {
 		case strings.HasPrefix(base, "udt:") && leaves[base] == "xsd:decimal":
 			kind = "decimal"
 		}
-		fmt.Fprintf(&b, "%q: %q,\n", n, kind)
+		fmt.Fprintf(&b, "%q: {kind: %q", n, kind)
+		if len(attrs[n]) > 0 {
+			b.WriteString(", attrs: [][2]string{")
+			for _, a := range attrs[n] {
+				fmt.Fprintf(&b, "{%q, %q},", a[0], a[1])
+			}
+			b.WriteString("}")
+		}
+		if len(choices[n]) > 0 {
+			b.WriteString(", choice: []xsdElem{")
+			for _, e := range choices[n] {
+				fmt.Fprintf(&b, "{%q, %q, 1, 1},", e.name, e.typ)
+			}
+			b.WriteString("}")
+		}
+		b.WriteString("},\n")
 	}
 	b.WriteString("}\n")
 	src, err := format.Source(b.Bytes())
