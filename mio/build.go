@@ -170,6 +170,14 @@ func (b *builder) assignIDs() {
 			it.last = v.Effective.end()
 		case *DiaryEntry:
 			it.last = v.Effective.end()
+		case *FunctionalAssessment:
+			it.last = v.Effective.end()
+		case *LifeStyleFactor:
+			it.last = v.Effective.end()
+		case *EnvironmentalFactor:
+			it.last = v.Effective.end()
+		case *NutritionIntake:
+			it.last = v.Effective.end()
 		case *Activity:
 			it.last = v.Performed.end()
 		case *QuestionnaireResponse:
@@ -241,6 +249,14 @@ func (b *builder) makeClusters() {
 		case *Score:
 			if v.DerivedFrom != nil {
 				union(i, *v.DerivedFrom)
+			}
+		case *LifeStyleFactor:
+			for _, r := range v.Members {
+				union(i, r)
+			}
+		case *EnvironmentalFactor:
+			for _, r := range v.Members {
+				union(i, r)
 			}
 		}
 	}
@@ -633,6 +649,11 @@ func agentOrder(k string) string {
 func (d *Document) countEntries() int {
 	c := d.content(false)
 	n := 4 + len(c.items) + len(c.quests) + 2*len(c.devices) + len(c.provenace)
+	for _, i := range c.items {
+		if ni, ok := d.b.items[i].e.(*NutritionIntake); ok {
+			n += len(ni.Composition)
+		}
+	}
 	if d.b.manufID != "" {
 		n++
 	}

@@ -236,8 +236,14 @@ func sectionOf(k Kind) (int, bool) {
 		return secBefunde, false
 	case KindQuestionnaireResponse:
 		return secFrageboegen, false
-	case KindScore:
+	case KindScore, KindFunctionalAssessment:
 		return secBeurteilungen, false
+	case KindLifeStyleFactor:
+		return secLebensstil, false
+	case KindEnvironmentalFactor:
+		return secUmwelt, false
+	case KindNutritionIntake:
+		return secNahrung, false
 	case KindActivity:
 		return secAktivitaeten, false
 	case KindGoal:
@@ -256,7 +262,8 @@ var kindOrder = map[Kind]int{}
 func init() {
 	for i, k := range []Kind{KindBodyWeight, KindBodyHeight, KindBodyTemperature, KindHeartRate, KindRespiratoryRate,
 		KindOxygenSaturation, KindHeadCircumference, KindBloodPressure, KindGlucose, KindFreeObservation,
-		KindDiaryEntry, KindQuestionnaireResponse, KindScore, KindActivity, KindGoal, KindAttachment} {
+		KindDiaryEntry, KindQuestionnaireResponse, KindScore, KindActivity, KindGoal, KindAttachment,
+		KindFunctionalAssessment, KindLifeStyleFactor, KindEnvironmentalFactor, KindNutritionIntake} {
 		kindOrder[k] = i + 1
 	}
 }

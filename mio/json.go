@@ -28,6 +28,10 @@ var entryFactories = map[Kind]func() Entry{
 	KindActivity:              func() Entry { return new(Activity) },
 	KindGoal:                  func() Entry { return new(Goal) },
 	KindAttachment:            func() Entry { return new(Attachment) },
+	KindFunctionalAssessment:  func() Entry { return new(FunctionalAssessment) },
+	KindLifeStyleFactor:       func() Entry { return new(LifeStyleFactor) },
+	KindEnvironmentalFactor:   func() Entry { return new(EnvironmentalFactor) },
+	KindNutritionIntake:       func() Entry { return new(NutritionIntake) },
 }
 
 // jsonOptions is the "options" member of the JSON export file.

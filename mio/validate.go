@@ -599,8 +599,66 @@ func validateEntry(is *issues, ro *resolvedOptions, x *Export, i int, e Entry, i
 		if c.RecordedBy.Kind == ActorDevice {
 			is.add(path+".RecordedBy", ErrInvalidValue, "an attachment is authored by the patient or the DiGA")
 		}
+	case *FunctionalAssessment:
+		timing(path+".Effective", v.Effective)
+		checkICF(is, path+".Category", v.Category, icfFunctional)
+		checkConcept(is, path+".Code", v.Code, true)
+		checkValue(is, path+".Value", v.Value, false)
+		if v.Value.String != "" {
+			is.add(path+".Value.String", ErrInvalidValue, "a functional assessment value is a quantity or a coding")
+		}
+	case *LifeStyleFactor:
+		timing(path+".Effective", v.Effective)
+		checkICF(is, path+".Category", v.Category, icfLifestyle)
+		checkConcept(is, path+".Code", v.Code, true)
+		for j, r := range v.Members {
+			checkRef(is, fmt.Sprintf("%s.Members[%d]", path, j), r, index, map[Kind]bool{KindFreeObservation: true})
+		}
+	case *EnvironmentalFactor:
+		if v.Effective.Period == nil {
+			is.add(path+".Effective", ErrPeriod, "an environmental factor needs a period with start and end")
+		} else {
+			timing(path+".Effective", v.Effective)
+		}
+		checkICF(is, path+".Category", v.Category, icfEnvironmental)
+		checkConcept(is, path+".Code", v.Code, true)
+		for j, r := range v.Members {
+			checkRef(is, fmt.Sprintf("%s.Members[%d]", path, j), r, index, map[Kind]bool{KindFreeObservation: true})
+		}
+	case *NutritionIntake:
+		timing(path+".Effective", v.Effective)
+		checkConcept(is, path+".Code", v.Code, true)
+		for j := range v.Items {
+			ip := fmt.Sprintf("%s.Items[%d]", path, j)
+			checkConcept(is, ip+".Code", v.Items[j].Code, true)
+			checkQuantity(is, ip+".Amount", &v.Items[j].Amount, true)
+			if c := v.Items[j].NotConsumedReason; c != nil {
+				checkCoding(is, ip+".NotConsumedReason", c, true)
+			}
+		}
+		seen := map[string]bool{}
+		for j := range v.Composition {
+			cp := fmt.Sprintf("%s.Composition[%d]", path, j)
+			fc := &v.Composition[j]
+			checkID(is, cp+".SourceID", fc.SourceID)
+			if seen[fc.SourceID] {
+				is.add(cp+".SourceID", ErrDuplicateSourceID, "duplicate food composition id")
+			}
+			seen[fc.SourceID] = true
+			checkConcept(is, cp+".Code", fc.Code, true)
+			checkQuantity(is, cp+".Amount", &fc.Amount, false)
+		}
 	default:
 		is.add(path, ErrUnsupported, "entry kind not supported")
+	}
+}
+
+func checkICF(is *issues, path, code string, vs map[string]string) {
+	if code == "" {
+		return
+	}
+	if _, ok := vs[code]; !ok {
+		is.add(path, ErrInvalidCode, "not in the profile's ICF ValueSet")
 	}
 }
 

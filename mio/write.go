@@ -437,6 +437,52 @@ func (w *rw) provenance(g provGroup) {
 
 func (w *rw) entryResource(it *item) {
 	w.entry(it.id, func() { w.resource(it) })
+	if ni, ok := it.e.(*NutritionIntake); ok {
+		for i := range ni.Composition {
+			w.foodComposition(it, &ni.Composition[i])
+		}
+	}
+}
+
+func (w *rw) icfCategory(vs map[string]string, code string) {
+	if code == "" {
+		return
+	}
+	w.Start("category")
+	w.Start("coding")
+	w.Prim("system", sysICF)
+	w.Prim("code", code)
+	w.Prim("display", vs[code])
+	w.End()
+	w.End()
+}
+
+func (w *rw) memberRefs(refs []Ref) {
+	for _, r := range refs {
+		w.ref("hasMember", w.b.uuid(string(r.Kind)+"/"+r.SourceID))
+	}
+}
+
+func (w *rw) foodID(it *item, fc *FoodComposition) string {
+	return w.b.uuid("food-composition/" + it.e.common().SourceID + "/" + fc.SourceID)
+}
+
+func (w *rw) foodComposition(it *item, fc *FoodComposition) {
+	b := w.b
+	id := w.foodID(it, fc)
+	w.entry(id, func() {
+		w.resourceHead("Observation", id, "Observation_Nutrition_Intake_Food_Composition_Types", it.e.common())
+		w.Start("extension", "url", extReference)
+		w.ref("valueReference", it.id)
+		w.End()
+		w.identifierRI(id)
+		w.Prim("status", "final")
+		w.concept("category", []Coding{foodCompositionCat}, "")
+		w.concept("code", fc.Code.Codings, fc.Code.Text)
+		w.ref("subject", b.patientID)
+		w.ucum("valueQuantity", &fc.Amount)
+		w.End()
+	})
 }
 
 func (w *rw) performer(c *Common) {
@@ -662,6 +708,72 @@ func (w *rw) resource(it *item) {
 			w.ref("expressedBy", b.patientID)
 		}
 		w.note(c.Note)
+		w.End()
+	case *FunctionalAssessment:
+		w.obsHead(it, "Observation_Functional_Assessment")
+		w.identifierRI(it.id)
+		w.Prim("status", "final")
+		w.icfCategory(icfFunctional, v.Category)
+		w.concept("code", v.Code.Codings, v.Code.Text)
+		w.ref("subject", b.patientID)
+		w.timing("effective", v.Effective)
+		w.performer(c)
+		w.value(v.Value)
+		w.note(c.Note)
+		w.End()
+	case *LifeStyleFactor:
+		w.obsHead(it, "Observation_Life_Style_Factor")
+		w.identifierRI(it.id)
+		w.Prim("status", "final")
+		w.icfCategory(icfLifestyle, v.Category)
+		w.concept("code", v.Code.Codings, v.Code.Text)
+		w.ref("subject", b.patientID)
+		w.timing("effective", v.Effective)
+		w.performer(c)
+		w.note(c.Note)
+		w.memberRefs(v.Members)
+		w.End()
+	case *EnvironmentalFactor:
+		w.obsHead(it, "Observation_Environmental_Factor")
+		w.identifierRI(it.id)
+		w.Prim("status", "final")
+		w.icfCategory(icfEnvironmental, v.Category)
+		w.concept("code", v.Code.Codings, v.Code.Text)
+		w.ref("subject", b.patientID)
+		w.timing("effective", v.Effective)
+		w.performer(c)
+		w.note(c.Note)
+		w.memberRefs(v.Members)
+		w.End()
+	case *NutritionIntake:
+		w.obsHead(it, "Observation_Nutrition_Intake")
+		w.identifierRI(it.id)
+		w.Prim("status", "final")
+		w.concept("code", v.Code.Codings, v.Code.Text)
+		w.ref("subject", b.patientID)
+		w.timing("effective", v.Effective)
+		w.performer(c)
+		w.note(c.Note)
+		for i := range v.Composition {
+			w.ref("hasMember", w.foodID(it, &v.Composition[i]))
+		}
+		for i := range v.Items {
+			fi := &v.Items[i]
+			w.Start("component")
+			if fi.NotConsumed != nil {
+				w.Start("extension", "url", extNotConsumed)
+				w.Prim("valueBoolean", strconv.FormatBool(*fi.NotConsumed))
+				w.End()
+			}
+			if fi.NotConsumedReason != nil {
+				w.Start("extension", "url", extNotConsumedWhy)
+				w.concept("valueCodeableConcept", []Coding{*fi.NotConsumedReason}, "")
+				w.End()
+			}
+			w.concept("code", fi.Code.Codings, fi.Code.Text)
+			w.ucum("valueQuantity", &fi.Amount)
+			w.End()
+		}
 		w.End()
 	case *Attachment:
 		w.resourceHead("DocumentReference", it.id, "DocumentReference", c)
