@@ -2,14 +2,21 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/digakit/digakit/internal/sqltest"
+	"github.com/digakit/digakit/refserver/examples/oidcclient"
 	"github.com/digakit/digakit/refserver/internal/store"
 )
 
@@ -112,4 +119,142 @@ func newEnvDB(t testing.TB, db *store.DB, fake bool, mut func(*Config)) *env {
 	e.url = e.srv.URL
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// register creates an active account with username and returns its TOTP
+// secret and recovery codes.
+func (e *env) register(t testing.TB, username string) (secret string, recovery []string) {
+	t.Helper()
+	ctx := context.Background()
+	en, err := e.svc.Register(ctx, username, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The previous step (inside the skew) so that a login right after
+	// registration can use the current one.
+	code, err := TOTPCode(en.TOTPSecret, TOTPStep(e.svc.now())-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := e.svc.ConfirmTOTP(ctx, en.Token, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en.TOTPSecret, rc
+}
+
+// client returns an example client (own cookie jar = one device) on the
+// env's clock.
+func (e *env) client(t testing.TB) *oidcclient.Client {
+	t.Helper()
+	c, err := oidcclient.New(context.Background(), e.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.clock != nil {
+		c.Now = e.clock.Now
+	}
+	return c
+}
+
+// noFollow is an HTTP client that does not follow redirects.
+func noFollow() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// authorizeURL builds an authorization request for the dev client with
+// a valid PKCE challenge; extra overrides or adds parameters ("" deletes).
+func (e *env) authorizeURL(extra map[string]string) string {
+	v := url.Values{
+		"client_id":             {DevClientID},
+		"redirect_uri":          {"http://127.0.0.1:53682/callback"},
+		"response_type":         {"code"},
+		"scope":                 {"openid offline_access diga.api"},
+		"state":                 {"st-123"},
+		"nonce":                 {"n-456"},
+		"code_challenge":        {oauth2.S256ChallengeFromVerifier(pkceVerifier)},
+		"code_challenge_method": {"S256"},
+	}
+	for k, val := range extra {
+		if val == "" {
+			v.Del(k)
+		} else {
+			v.Set(k, val)
+		}
+	}
+	return e.url + "/authorize?" + v.Encode()
+}
+
+const pkceVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+
+// newAuthRequest opens /authorize and returns the auth request id from
+// the redirect to the login page.
+func (e *env) newAuthRequest(t testing.TB) string {
+	t.Helper()
+	resp, err := noFollow().Get(e.authorizeURL(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	id := loc.Query().Get("authRequestID")
+	if resp.StatusCode != http.StatusFound || id == "" {
+		t.Fatalf("authorize: %d %s", resp.StatusCode, loc)
+	}
+	return id
+}
+
+// postForm posts form to path and returns status and body.
+func (e *env) postForm(t testing.TB, path string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	resp, err := noFollow().PostForm(e.url+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// tokenResponse is the token endpoint's JSON.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	Error        string `json:"error"`
+	status       int
+}
+
+func (e *env) token(t testing.TB, form url.Values) tokenResponse {
+	t.Helper()
+	resp, err := http.PostForm(e.url+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var tr tokenResponse
+	_ = json.NewDecoder(resp.Body).Decode(&tr)
+	tr.status = resp.StatusCode
+	return tr
+}
+
+func (e *env) refresh(t testing.TB, rt string) tokenResponse {
+	return e.token(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {DevClientID}})
+}
+
+// api calls path with the bearer token.
+func (e *env) api(t testing.TB, method, path, at string, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+at)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

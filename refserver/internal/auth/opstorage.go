@@ -402,9 +402,11 @@ func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string
 	return &r, nil
 }
 
-// revokeFamily ends a session: its refresh tokens and access-token rows
-// are deleted and its sid is listed as revoked for the access-token
-// lifetime.
+// revokeFamily ends a session: its refresh tokens are marked revoked
+// (kept as hashes until Cleanup so that a later presentation is still
+// recognised as reuse), its access-token rows are deleted and its sid is
+// listed as revoked for the access-token lifetime. It is idempotent and
+// emits authn_token_revoked once.
 func (s *Service) revokeFamily(ctx context.Context, family, reason string) error {
 	if family == "" {
 		return nil
@@ -416,22 +418,28 @@ func (s *Service) revokeFamily(ctx context.Context, family, reason string) error
 	}
 	defer func() { _ = tx.Rollback() }()
 	var account string
-	_ = tx.QueryRowContext(ctx, `SELECT account FROM auth_sessions WHERE id = $1`, family).Scan(&account)
+	err = tx.QueryRowContext(ctx, `UPDATE auth_sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING account`,
+		ms(now), reason, family).Scan(&account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO auth_revoked_sessions (sid, revoked_at, expires_at) VALUES ($1,$2,$3) ON CONFLICT (sid) DO NOTHING`,
 		family, ms(now), ms(now.Add(s.cfg.AccessTokenTTL+time.Minute))); err != nil {
 		return err
 	}
-	for _, q := range []string{`DELETE FROM auth_refresh_tokens WHERE family = $1`, `DELETE FROM auth_access_tokens WHERE family = $1`, `DELETE FROM auth_sessions WHERE id = $1`} {
-		if _, err := tx.ExecContext(ctx, q, family); err != nil {
-			return err
-		}
+	if _, err := tx.ExecContext(ctx, `UPDATE auth_refresh_tokens SET state = 'revoked' WHERE family = $1`, family); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM auth_access_tokens WHERE family = $1`, family); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if account != "" {
-		s.emit(ctx, EventTokenRevoked, reason, s.pseudonymOf(ctx, account), nil)
-	}
+	s.emit(ctx, EventTokenRevoked, reason, s.pseudonymOf(ctx, account), nil)
 	return nil
 }
 
@@ -466,7 +474,7 @@ func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSe
 
 func (s *Service) terminate(ctx context.Context, subject, clientID, sid string) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT s.id FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account
-		WHERE a.sub = $1 AND s.client_id = $2`, subject, clientID)
+		WHERE a.sub = $1 AND s.client_id = $2 AND s.revoked_at IS NULL`, subject, clientID)
 	if err != nil {
 		return err
 	}
@@ -492,7 +500,8 @@ func (s *Service) terminate(ctx context.Context, subject, clientID, sid string) 
 func (o *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	s := o.s
 	var family, cid string
-	err := s.db.QueryRowContext(ctx, `SELECT rt.family, s.client_id FROM auth_refresh_tokens rt JOIN auth_sessions s ON s.id = rt.family WHERE rt.hash = $1`, tokenOrID).Scan(&family, &cid)
+	err := s.db.QueryRowContext(ctx, `SELECT rt.family, s.client_id FROM auth_refresh_tokens rt JOIN auth_sessions s ON s.id = rt.family
+		WHERE rt.hash = $1 AND rt.state = 'active'`, tokenOrID).Scan(&family, &cid)
 	if err == nil {
 		if cid != clientID {
 			return nil
@@ -513,7 +522,7 @@ func (o *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token str
 	h := sha256Hex(token)
 	var sub string
 	err := o.s.db.QueryRowContext(ctx, `SELECT a.sub FROM auth_refresh_tokens rt JOIN auth_sessions s ON s.id = rt.family
-		JOIN auth_accounts a ON a.id = s.account WHERE rt.hash = $1 AND s.client_id = $2`, h, clientID).Scan(&sub)
+		JOIN auth_accounts a ON a.id = s.account WHERE rt.hash = $1 AND s.client_id = $2 AND rt.state = 'active'`, h, clientID).Scan(&sub)
 	if err != nil {
 		return "", "", op.ErrInvalidRefreshToken
 	}
@@ -635,7 +644,7 @@ func (o *opStorage) SetIntrospectionFromToken(ctx context.Context, r *oidc.Intro
 	}
 	var cid, amr, acr string
 	var authTime int64
-	if err := s.db.QueryRowContext(ctx, `SELECT client_id, amr, acr, auth_time FROM auth_sessions WHERE id = $1`, family).Scan(&cid, &amr, &acr, &authTime); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT client_id, amr, acr, auth_time FROM auth_sessions WHERE id = $1 AND revoked_at IS NULL`, family).Scan(&cid, &amr, &acr, &authTime); err != nil {
 		return errors.New("auth: token inactive")
 	}
 	r.Subject = subject

@@ -29,7 +29,7 @@ func (s *Service) accountBySub(ctx context.Context, sub string) (string, error) 
 // REQ: TR03161-3:O.Auth_16
 func (s *Service) Sessions(ctx context.Context, sub, currentSID string) ([]SessionInfo, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT s.id, s.created_at, s.last_used_at, s.platform, s.app_version
-		FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account WHERE a.sub = $1 ORDER BY s.created_at, s.id`, sub)
+		FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account WHERE a.sub = $1 AND s.revoked_at IS NULL ORDER BY s.created_at, s.id`, sub)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Service) Sessions(ctx context.Context, sub, currentSID string) ([]Sessi
 func (s *Service) RevokeSession(ctx context.Context, sub, sid string) (bool, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account
-		WHERE a.sub = $1 AND s.id = $2`, sub, sid).Scan(&n); err != nil {
+		WHERE a.sub = $1 AND s.id = $2 AND s.revoked_at IS NULL`, sub, sid).Scan(&n); err != nil {
 		return false, err
 	}
 	if n == 0 {
@@ -66,7 +66,8 @@ func (s *Service) RevokeSession(ctx context.Context, sub, sid string) (bool, err
 // RevokeAll ends every session of the subject (logout everywhere),
 // except keep when it is not empty. It returns how many were revoked.
 func (s *Service) RevokeAll(ctx context.Context, sub, keep, reason string) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT s.id FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account WHERE a.sub = $1`, sub)
+	rows, err := s.db.QueryContext(ctx, `SELECT s.id FROM auth_sessions s JOIN auth_accounts a ON a.id = s.account
+		WHERE a.sub = $1 AND s.revoked_at IS NULL`, sub)
 	if err != nil {
 		return 0, err
 	}
@@ -195,6 +196,10 @@ func (s *Service) Cleanup(ctx context.Context) error {
 		{`DELETE FROM auth_revoked_sessions WHERE expires_at < $1`, ms(now)},
 		{`DELETE FROM auth_access_tokens WHERE expires_at < $1`, ms(now)},
 		{`DELETE FROM auth_browser_sessions WHERE last_seen_at < $1`, ms(now.Add(-s.cfg.BrowserIdle))},
+		// Revoked families stay (hashes only) for reuse detection until
+		// their absolute timeout has passed.
+		{`DELETE FROM auth_sessions WHERE revoked_at IS NOT NULL AND revoked_at < $1`, ms(now.Add(-s.cfg.RefreshAbsolute))},
+		{`DELETE FROM auth_sessions WHERE auth_time < $1`, ms(now.Add(-s.cfg.RefreshAbsolute - time.Hour))},
 	} {
 		if _, err := s.db.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return err

@@ -82,7 +82,9 @@ CREATE TABLE auth_sessions (
     platform     TEXT NOT NULL,
     app_version  TEXT NOT NULL,
     created_at   BIGINT NOT NULL,
-    last_used_at BIGINT NOT NULL
+    last_used_at BIGINT NOT NULL,
+    revoked_at   BIGINT,
+    revoke_reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX auth_sessions_account ON auth_sessions (account);
 
