@@ -110,3 +110,15 @@ func TestEveryDRE0RuleHasANegativeCase(t *testing.T) {
 		t.Errorf("dre0.sch has %d assertions, want 41", n)
 	}
 }
+
+// TestCheckByteOrderMark: a UTF-8 BOM before the XML declaration is legal
+// and does not change the result.
+func TestCheckByteOrderMark(t *testing.T) {
+	doc, err := xrechnungtest.Build("380")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := xrechnung.Check(append([]byte("\xef\xbb\xbf"), doc...)); len(fs) != 0 {
+		t.Fatalf("findings with BOM: %+v", fs)
+	}
+}

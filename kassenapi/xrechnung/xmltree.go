@@ -40,6 +40,7 @@ func parseXML(doc []byte) (*xnode, error) {
 	if len(doc) > MaxDocumentSize {
 		return nil, errTooLarge
 	}
+	doc = bytes.TrimPrefix(doc, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark is legal XML
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	d.CharsetReader = nil
