@@ -78,10 +78,8 @@ func TestValidationIssues(t *testing.T) {
 			find(*x, KindBloodPressure, "bp-1").(*BloodPressure).Systolic = Decimal{"70"}
 		}, ErrInvalidValue, "Entries[7](BloodPressure).Systolic"},
 		{"duplicate source id", func(x *Export, o *Options) {
-			find(*x, KindBodyHeight, "h-1").(*BodyHeight).SourceID = "w-42"
-			x.Entries[1].(*BodyHeight).Measurement.Common.SourceID = "w-42"
-			x.Entries = append(x.Entries, &BodyWeight{Measurement{Common: Common{SourceID: "w-42"}, Effective: x.Period.Start, Value: Decimal{"70"}, Unit: "kg"}})
-		}, ErrDuplicateSourceID, "Entries[16](BodyWeight).SourceID"},
+			x.Entries = append(x.Entries[:1:1], append([]Entry{&BodyWeight{Measurement{Common: Common{SourceID: "w-42"}, Effective: x.Period.Start, Value: Decimal{"70"}, Unit: "kg"}}}, x.Entries[1:]...)...)
+		}, ErrDuplicateSourceID, "Entries[1](BodyWeight).SourceID"},
 		{"dangling diary member", func(x *Export, o *Options) {
 			find(*x, KindDiaryEntry, "d-1").(*DiaryEntry).Members[0].SourceID = "missing"
 		}, ErrDanglingReference, "Entries[10](DiaryEntry).Members[0]"},
