@@ -68,6 +68,8 @@ const (
 // value: all of them show the redacted form of [Code.String]. Use
 // [Code.Plain] only for the wire and the billing database. The zero Code is
 // not valid ([Code.IsZero]).
+//
+// REQ: kassenapi-spec:A3
 type Code struct {
 	s string
 }
@@ -80,6 +82,8 @@ type Code struct {
 // [Code.CheckMode] to enforce production mode. Errors are ErrCodeLength,
 // *CharsetError (ErrCodeCharset) or ErrCodeChecksum and never contain the
 // input.
+//
+// REQ: kassenapi-spec:A2.1, kassenapi-spec:A2.2
 func ParseCode(input string) (Code, error) {
 	n := NormalizeCode(input)
 	if err := checkNormalized(n); err != nil {
@@ -90,6 +94,8 @@ func ParseCode(input string) (Code, error) {
 
 // ParseCodeMode is ParseCode followed by [Code.CheckMode]: in
 // CodeModeProduction a test code yields ErrTestCodeNotAllowed.
+//
+// REQ: kassenapi-spec:A2.3
 func ParseCodeMode(input string, mode CodeMode) (Code, error) {
 	c, err := ParseCode(input)
 	if err != nil {
@@ -171,6 +177,8 @@ func codeIndex(r rune) int {
 // CheckChar returns the Base32Check1 check character of payload (GKV
 // Anhang 3, spec A2.2) for any length over A–Z2–7. payload must already be
 // normalised; a foreign character yields a *CharsetError.
+//
+// REQ: kassenapi-spec:A2.2
 func CheckChar(payload string) (byte, error) {
 	pos := 0
 	for _, r := range payload {

@@ -272,6 +272,8 @@ func (d *Directory) Prefixes() []string {
 // An entry without a usable endpoint is returned together with
 // ErrNoElectronicEndpoint. Errors are *RouteError. The lookup is
 // case-sensitive (spec A2.1).
+//
+// REQ: kassenapi-spec:A2.4
 func (d *Directory) Lookup(prefix string, day Date) (Entry, error) {
 	r, err := d.Route(prefix, day)
 	return r.Entry, err

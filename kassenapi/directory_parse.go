@@ -66,6 +66,8 @@ func ParseDirectory(b []byte) (*Directory, []EntryProblem, error) {
 // namespace, carries a DTD, exceeds the limits, or has no entry with a
 // usable endpoint. Problems are returned also on success; they are the
 // same as Directory.Problems.
+//
+// REQ: kassenapi-spec:A2.4
 func (o DirectoryOptions) Parse(b []byte) (*Directory, []EntryProblem, error) {
 	raw, err := UnpackDirectory(b)
 	if err != nil {
@@ -490,6 +492,8 @@ func IsIK(s string) bool {
 // EndpointURL normalises an Endpunkt_Kommunikationsstelle value and returns
 // the API URL "https://<host>[/path]/diga" (spec A2.4 "Normalisation").
 // allowTest accepts IP literals, ports and single-label hosts.
+//
+// REQ: kassenapi-spec:A2.4
 func EndpointURL(endpoint string, allowTest bool) (string, error) {
 	u, _, reason := normalizeEndpoint(endpoint, allowTest)
 	if reason != "" {

@@ -102,6 +102,8 @@ type updCall struct {
 // swap, persistence and change reports (spec A3). It starts no goroutines:
 // call Refresh from a scheduler, or Run in a goroutine of your own. It is
 // safe for concurrent use; Current is lock-free.
+//
+// REQ: kassenapi-spec:A3
 type Updater[T any] struct {
 	cfg     UpdaterConfig[T]
 	current atomic.Pointer[updSnapshot[T]]

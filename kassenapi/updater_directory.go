@@ -110,6 +110,8 @@ func (e *GuardError) Unwrap() error { return ErrDirectoryRejected }
 // the previous entries, or in which more than 20 % of the previous
 // prefixes disappeared. old may be nil (first download): then only the
 // first rule applies. Operators override with Updater.ForceAccept.
+//
+// REQ: kassenapi-spec:A3
 func DirectoryGuard(old, new *Directory) error {
 	if new == nil || new.Usable() == 0 {
 		return &GuardError{Reason: "no usable entry"}

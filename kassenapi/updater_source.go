@@ -78,7 +78,7 @@ func (s *HTTPSource) Fetch(ctx context.Context, prev FetchState) (FetchResult, e
 	shown := redactURL(s.URL)
 	u, err := url.Parse(s.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return FetchResult{}, &FetchError{URL: shown, Err: errors.New("URL must be http(s)://host/...")}
+		return FetchResult{}, &FetchError{URL: shown, Err: errors.New("URL must be http(s)://host/path")}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
 	if err != nil {
