@@ -66,20 +66,35 @@
 // # Check
 //
 // Rule ids are those of the sources, so that a finding can be looked up
-// there: DRE0-* (dre0.sch, all 41 assertions including DRE0-UPD-1..3 as
-// info), BR-*, BR-CO-*, BR-S-*, BR-AE-*, BR-CL-11/21, BR-DEC-*,
-// CII-DT-097, CII-SR-087 (EN 16931 CII 1.3.7 with the ITSG DiGA patch),
-// BR-DE-* and BR-DEX-05/06 (XRechnung 2.2.0, Schematron 1.7.3). Three ids
-// are digakit's own: "XML" (not well-formed, too large, DTD), "XSD" (the
-// CII D16B element structure, generated from the schema by
-// internal/ciigen) and "DIGAKIT-FSC-1" (a warning for a Freischaltcode
-// whose Base32Check1 check character is wrong; dre0.sch does not test it).
-// DRE0-CORR-4 is checked in the exact Anhang 7 form, which is stricter
-// than the insurer's regex. Check does not implement the hundreds of
-// EN 16931 syntax-restriction warnings (CII-SR-*) other than CII-SR-087,
-// nor code-list rules beyond the scheme ids; the tests run the real rule
-// sets with Saxon-HE on every golden file and on every negative case and
-// require the same error rules.
+// there:
+//
+//   - DRE0-* from dre0.sch, all 41 assertions (DRE0-UPD-1..3 as info);
+//   - EN 16931 CII 1.3.7 with the ITSG DiGA patch: BR-01..BR-16,
+//     BR-21..BR-27, BR-53, BR-CO-04/10/13/14/15/16/26, BR-S-02/05/08/09,
+//     BR-AE-02/05/08/09/10, BR-CL-11/21, BR-DEC-09/12/13/14/15/18/19/20,
+//     CII-DT-097 and the warning CII-SR-087;
+//   - XRechnung 2.2.0 (Schematron 1.7.3): BR-DE-1..9, 14..17, 18-a, 19,
+//     21, 23-a, 26..28, BR-DEX-05/06;
+//   - digakit's own: "XML" (not well-formed, too large, DTD), "XSD" (the
+//     CII D16B structure: element names, order and cardinality,
+//     attributes, text, decimal/date/boolean content; the tables are
+//     generated from the schema by internal/ciigen) and "DIGAKIT-FSC-1"
+//     (a warning for a Freischaltcode whose Base32Check1 check character
+//     is wrong; dre0.sch does not test it, and the ITSG samples fail it).
+//
+// Each rule mirrors its source's test, quirks included (DRE0-SCTT-6
+// compares with an always-empty path; BR-DEC-* count characters after the
+// "."). The one deliberate difference: DRE0-CORR-4 is checked in the
+// exact Anhang 7 form, stricter than the insurer's regex. Not implemented:
+// the other EN 16931 syntax-restriction warnings (CII-SR-*), code-list
+// rules beyond the scheme ids, and rules about allowances, charges,
+// prepaid amounts and other VAT categories, which a DiGA invoice does not
+// use. The tests run the real EN 16931 and XRechnung rule sets with
+// Saxon-HE, and xmllint with the XSD, on every golden file and on every
+// case of [github.com/digakit/digakit/kassenapi/xrechnung/xrechnungtest.NegativeCases],
+// and require the same error
+// rules; dre0.sch itself cannot run offline, so each of its assertions
+// has a negative case instead.
 //
 // # Security
 //
