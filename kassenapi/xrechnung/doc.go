@@ -92,9 +92,8 @@
 // use. The tests run the real EN 16931 and XRechnung rule sets with
 // Saxon-HE, and xmllint with the XSD, on every golden file and on every
 // case of [github.com/digakit/digakit/kassenapi/xrechnung/xrechnungtest.NegativeCases],
-// and require the same error
-// rules; dre0.sch itself cannot run offline, so each of its assertions
-// has a negative case instead.
+// and require the same error rules; dre0.sch itself cannot run offline,
+// so each of its assertions has a negative case instead.
 //
 // # Security
 //
