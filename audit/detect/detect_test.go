@@ -247,4 +247,3 @@ func TestWebhookSinkRetry(t *testing.T) {
 	ann := got[0][0]["annotations"].(map[string]any)
 	require.Equal(t, "https://docs.example/runbooks#rb-token-01", ann["runbook_url"])
 }
-
