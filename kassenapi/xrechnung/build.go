@@ -213,7 +213,7 @@ func validateParty(p Party, field string, seller bool) error {
 	case !validText(p.Address.City, 1, 128):
 		return bad("Address.City", "is required (BR-DE-3/BR-DE-8)")
 	case p.Address.Country != "" && !isCountry(p.Address.Country):
-		return bad("Address.Country", "must be an ISO 3166-1 alpha-2 code")
+		return bad("Address.Country", "must be an ISO 3166-1 alpha-2 code (BR-CL-14)")
 	case !validText(p.VATID, 0, 32), !validText(p.TaxNumber, 0, 32):
 		return bad("VATID", "must be at most 32 printable characters")
 	}
@@ -229,10 +229,6 @@ func validateParty(p Party, field string, seller bool) error {
 		}
 	}
 	return nil
-}
-
-func isCountry(s string) bool {
-	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }
 
 func (inv *Invoice) payee() Party {

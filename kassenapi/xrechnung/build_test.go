@@ -155,6 +155,7 @@ func TestBuildRejects(t *testing.T) {
 		{"buyer no city", func(i *xrechnung.Invoice) { i.Buyer.Address.City = "" }, "Buyer.Address.City", nil},
 		{"buyer blank name", func(i *xrechnung.Invoice) { i.Buyer.Name = "   " }, "Buyer.Name", nil},
 		{"country", func(i *xrechnung.Invoice) { i.Buyer.Address.Country = "Deutschland" }, "Buyer.Address.Country", nil},
+		{"country XX", func(i *xrechnung.Invoice) { i.Seller.Address.Country = "XX" }, "Seller.Address.Country", nil},
 		{"payee = buyer", func(i *xrechnung.Invoice) { i.Payee = &xrechnung.Party{IK: "101234005", Name: "X"} }, "Payee.IK", nil},
 		{"payee no name", func(i *xrechnung.Invoice) { i.Payee = &xrechnung.Party{IK: "101234006"} }, "Payee.Name", nil},
 		{"380 with reference", func(i *xrechnung.Invoice) { i.Corrects = "DG1" }, "Corrects", nil},

@@ -71,7 +71,7 @@
 //   - DRE0-* from dre0.sch, all 41 assertions (DRE0-UPD-1..3 as info);
 //   - EN 16931 CII 1.3.7 with the ITSG DiGA patch: BR-01..BR-16,
 //     BR-21..BR-27, BR-53, BR-CO-04/10/13/14/15/16/26, BR-S-02/05/08/09,
-//     BR-AE-02/05/08/09/10, BR-CL-11/21, BR-DEC-09/12/13/14/15/18/19/20,
+//     BR-AE-02/05/08/09/10, BR-CL-11/14/21, BR-DEC-09/12/13/14/15/18/19/20,
 //     CII-DT-097 and the warning CII-SR-087;
 //   - XRechnung 2.2.0 (Schematron 1.7.3): BR-DE-1..9, 14..17, 18-a, 19,
 //     21, 23-a, 26..28, BR-DEX-05/06;

@@ -243,8 +243,13 @@ func (c *checker) en16931() {
 		}
 	}
 
-	// Scheme ids (BR-CL-11, BR-CL-21; with the ITSG DiGA patch XR01-XR03 pass).
+	// Scheme ids (BR-CL-11, BR-CL-21; with the ITSG DiGA patch XR01-XR03
+	// pass) and country codes (BR-CL-14).
 	walk(r, func(n *xnode) {
+		if n.ns == NSRAM && n.local == "CountryID" {
+			v := n.norm()
+			c.assert(!strings.Contains(v, " ") && isCountry(v), "BR-CL-14", LevelError, n, "the country code must be from ISO 3166-1 alpha-2")
+		}
 		s, ok := n.attr("schemeID")
 		if !ok || n.ns != NSRAM {
 			return
