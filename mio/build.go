@@ -258,6 +258,17 @@ func (b *builder) makeClusters() {
 			for _, r := range v.Members {
 				union(i, r)
 			}
+		case *Problem:
+			if v.Recorder != nil {
+				union(i, *v.Recorder)
+			}
+		case *Allergy:
+			if v.Recorder != nil {
+				union(i, *v.Recorder)
+			}
+		case *PractitionerRole:
+			union(i, Ref{KindPractitioner, v.Practitioner})
+			union(i, Ref{KindOrganization, v.Organization})
 		}
 	}
 	byRoot := map[int]int{}

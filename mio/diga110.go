@@ -244,6 +244,10 @@ func sectionOf(k Kind) (int, bool) {
 		return secUmwelt, false
 	case KindNutritionIntake:
 		return secNahrung, false
+	case KindProblem, KindAllergy:
+		return secProbleme, false
+	case KindPractitioner, KindOrganization, KindPractitionerRole, KindRelatedPerson:
+		return secKontakte, false
 	case KindActivity:
 		return secAktivitaeten, false
 	case KindGoal:
@@ -263,7 +267,8 @@ func init() {
 	for i, k := range []Kind{KindBodyWeight, KindBodyHeight, KindBodyTemperature, KindHeartRate, KindRespiratoryRate,
 		KindOxygenSaturation, KindHeadCircumference, KindBloodPressure, KindGlucose, KindFreeObservation,
 		KindDiaryEntry, KindQuestionnaireResponse, KindScore, KindActivity, KindGoal, KindAttachment,
-		KindFunctionalAssessment, KindLifeStyleFactor, KindEnvironmentalFactor, KindNutritionIntake} {
+		KindFunctionalAssessment, KindLifeStyleFactor, KindEnvironmentalFactor, KindNutritionIntake,
+		KindProblem, KindAllergy, KindPractitioner, KindOrganization, KindPractitionerRole, KindRelatedPerson} {
 		kindOrder[k] = i + 1
 	}
 }

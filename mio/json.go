@@ -32,6 +32,12 @@ var entryFactories = map[Kind]func() Entry{
 	KindLifeStyleFactor:       func() Entry { return new(LifeStyleFactor) },
 	KindEnvironmentalFactor:   func() Entry { return new(EnvironmentalFactor) },
 	KindNutritionIntake:       func() Entry { return new(NutritionIntake) },
+	KindProblem:               func() Entry { return new(Problem) },
+	KindAllergy:               func() Entry { return new(Allergy) },
+	KindPractitioner:          func() Entry { return new(Practitioner) },
+	KindOrganization:          func() Entry { return new(Organization) },
+	KindPractitionerRole:      func() Entry { return new(PractitionerRole) },
+	KindRelatedPerson:         func() Entry { return new(RelatedPerson) },
 }
 
 // jsonOptions is the "options" member of the JSON export file.

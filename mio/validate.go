@@ -648,9 +648,109 @@ func validateEntry(is *issues, ro *resolvedOptions, x *Export, i int, e Entry, i
 			checkConcept(is, cp+".Code", fc.Code, true)
 			checkQuantity(is, cp+".Amount", &fc.Amount, false)
 		}
+	case *Problem:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkEnum(is, path+".ClinicalStatus", v.ClinicalStatus, conditionClinical, true)
+		checkEnum(is, path+".VerificationStatus", v.VerificationStatus, conditionVerification, false)
+		if v.Category == "" {
+			is.add(path+".Category", ErrRequired, "problem type is required")
+		} else if _, ok := problemTypes[v.Category]; !ok {
+			is.add(path+".Category", ErrInvalidCode, "not in KBV_VS_MIO_DIGA_Problem_Type")
+		}
+		checkConcept(is, path+".Code", v.Code, true)
+		checkHistoric(is, ro, path+".Onset", v.Onset, true)
+		if v.Abatement != nil {
+			checkHistoric(is, ro, path+".Abatement", *v.Abatement, true)
+		}
+		if v.Recorder != nil {
+			checkRef(is, path+".Recorder", *v.Recorder, index, map[Kind]bool{KindPractitioner: true, KindPractitionerRole: true})
+		}
+	case *Allergy:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkEnum(is, path+".ClinicalStatus", v.ClinicalStatus, allergyClinical, false)
+		checkEnum(is, path+".VerificationStatus", v.VerificationStatus, allergyVerification, false)
+		if v.Type != "" && !allergyTypes[v.Type] {
+			is.add(path+".Type", ErrInvalidCode, "must be allergy or intolerance")
+		}
+		if v.Category != "" && !allergyCategories[v.Category] {
+			is.add(path+".Category", ErrInvalidCode, "must be food, medication, environment or biologic")
+		}
+		if v.Criticality != "" && !allergyCriticality[v.Criticality] {
+			is.add(path+".Criticality", ErrInvalidCode, "must be low, high or unable-to-assess")
+		}
+		checkConcept(is, path+".Code", v.Code, true)
+		for j, cd := range v.Code.Codings {
+			if cd.System != sysSNOMED && cd.System != "http://fhir.de/CodeSystem/ask" {
+				is.add(fmt.Sprintf("%s.Code.Codings[%d].System", path, j), ErrInvalidCode, "allergy codes are SNOMED CT or ASK")
+			}
+		}
+		if !v.Onset.IsZero() {
+			checkHistoric(is, ro, path+".Onset", Timing{At: v.Onset}, false)
+		}
+		if v.Recorder != nil {
+			checkRef(is, path+".Recorder", *v.Recorder, index, map[Kind]bool{KindPractitioner: true, KindPractitionerRole: true, KindRelatedPerson: true})
+		}
+	case *Practitioner:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkName(is, path+".Name", &v.Name, true)
+	case *Organization:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkString(is, path+".Name", v.Name, true)
+	case *PractitionerRole:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		if v.Practitioner == "" {
+			is.add(path+".Practitioner", ErrRequired, "practitioner is required")
+		} else {
+			checkRef(is, path+".Practitioner", Ref{KindPractitioner, v.Practitioner}, index, map[Kind]bool{KindPractitioner: true})
+		}
+		if v.Organization == "" {
+			is.add(path+".Organization", ErrRequired, "organization is required")
+		} else {
+			checkRef(is, path+".Organization", Ref{KindOrganization, v.Organization}, index, map[Kind]bool{KindOrganization: true})
+		}
+	case *RelatedPerson:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		if v.Name != nil {
+			checkName(is, path+".Name", v.Name, false)
+		}
+		if v.Relationship != nil {
+			checkCoding(is, path+".Relationship", v.Relationship, true)
+		}
 	default:
 		is.add(path, ErrUnsupported, "entry kind not supported")
 	}
+}
+
+func checkEnum(is *issues, path, v string, set map[string]string, required bool) {
+	if v == "" {
+		if required {
+			is.add(path, ErrRequired, "value is required")
+		}
+		return
+	}
+	if _, ok := set[v]; !ok {
+		is.add(path, ErrInvalidValue, "code outside the profile's code list")
+	}
+}
+
+// checkHistoric validates a timing that may lie before the export period
+// (onset, abatement): plausible years, not in the future, start <= end.
+func checkHistoric(is *issues, ro *resolvedOptions, path string, t Timing, required bool) {
+	if t.IsZero() {
+		if required {
+			is.add(path, ErrRequired, "value is required")
+		}
+		return
+	}
+	if t.Period != nil {
+		okS := ro.checkTime(is, path+".Start", t.Period.Start, true)
+		okE := ro.checkTime(is, path+".End", t.Period.End, true)
+		if okS && okE && t.Period.Start.After(t.Period.End) {
+			is.add(path, ErrPeriod, "start after end (per-1)")
+		}
+		return
+	}
+	ro.checkTime(is, path, t.At, true)
 }
 
 func checkICF(is *issues, path, code string, vs map[string]string) {

@@ -491,6 +491,15 @@ func (w *rw) performer(c *Common) {
 	}
 }
 
+// recorder references a contact entry, or the patient.
+func (w *rw) recorder(r *Ref) {
+	if r != nil {
+		w.ref("recorder", w.b.uuid(string(r.Kind)+"/"+r.SourceID))
+		return
+	}
+	w.ref("recorder", w.b.patientID)
+}
+
 func (w *rw) deviceRef(id string) {
 	if id != "" {
 		w.ref("device", w.b.devices[id][0])
@@ -773,6 +782,70 @@ func (w *rw) resource(it *item) {
 			w.concept("code", fi.Code.Codings, fi.Code.Text)
 			w.ucum("valueQuantity", &fi.Amount)
 			w.End()
+		}
+		w.End()
+	case *Problem:
+		w.resourceHead("Condition", it.id, "Condition_Problem", c)
+		w.identifierRI(it.id)
+		w.concept("clinicalStatus", []Coding{{sysCondClinical, "4.0.1", v.ClinicalStatus, conditionClinical[v.ClinicalStatus]}}, "")
+		if v.VerificationStatus != "" {
+			w.concept("verificationStatus", []Coding{{sysCondVerStatus, "4.0.1", v.VerificationStatus, conditionVerification[v.VerificationStatus]}}, "")
+		}
+		w.concept("category", []Coding{{sysSNOMED, verSNOMED, v.Category, problemTypes[v.Category]}}, "")
+		w.concept("code", v.Code.Codings, v.Code.Text)
+		w.ref("subject", b.patientID)
+		w.timing("onset", v.Onset)
+		if v.Abatement != nil {
+			w.timing("abatement", *v.Abatement)
+		}
+		w.recorder(v.Recorder)
+		w.note(c.Note)
+		w.End()
+	case *Allergy:
+		w.resourceHead("AllergyIntolerance", it.id, "AllergyIntolerance", c)
+		w.identifierRI(it.id)
+		if v.ClinicalStatus != "" {
+			w.concept("clinicalStatus", []Coding{{sysAllergyClinical, "4.0.1", v.ClinicalStatus, allergyClinical[v.ClinicalStatus]}}, "")
+		}
+		if v.VerificationStatus != "" {
+			w.concept("verificationStatus", []Coding{{sysAllergyVerif, "4.0.1", v.VerificationStatus, allergyVerification[v.VerificationStatus]}}, "")
+		}
+		w.Prim("type", v.Type)
+		w.Prim("category", v.Category)
+		w.Prim("criticality", v.Criticality)
+		w.concept("code", v.Code.Codings, v.Code.Text)
+		w.ref("patient", b.patientID)
+		if !v.Onset.IsZero() {
+			w.dateTime("onsetDateTime", v.Onset)
+		}
+		w.recorder(v.Recorder)
+		w.note(c.Note)
+		w.End()
+	case *Practitioner:
+		w.resourceHead("Practitioner", it.id, "Practitioner", c)
+		w.identifierRI(it.id)
+		w.humanName(&v.Name)
+		w.End()
+	case *Organization:
+		w.resourceHead("Organization", it.id, "Organization", c)
+		w.identifierRI(it.id)
+		w.text("name", v.Name)
+		w.End()
+	case *PractitionerRole:
+		w.resourceHead("PractitionerRole", it.id, "PractitionerRole", c)
+		w.identifierRI(it.id)
+		w.ref("practitioner", b.uuid(string(KindPractitioner)+"/"+v.Practitioner))
+		w.ref("organization", b.uuid(string(KindOrganization)+"/"+v.Organization))
+		w.End()
+	case *RelatedPerson:
+		w.resourceHead("RelatedPerson", it.id, "RelatedPerson", c)
+		w.identifierRI(it.id)
+		w.ref("patient", b.patientID)
+		if v.Relationship != nil {
+			w.concept("relationship", []Coding{*v.Relationship}, "")
+		}
+		if v.Name != nil {
+			w.humanName(v.Name)
 		}
 		w.End()
 	case *Attachment:
