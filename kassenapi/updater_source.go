@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -160,4 +161,36 @@ type BytesSource []byte
 // Fetch returns the bytes.
 func (b BytesSource) Fetch(context.Context, FetchState) (FetchResult, error) {
 	return FetchResult{Body: []byte(b)}, nil
+}
+
+// FileSource reads the file at Path (an operator-supplied copy). It
+// answers NotModified when the file's modification time equals the
+// previous LastModified.
+type FileSource struct {
+	Path    string
+	MaxSize int64 // zero: MaxDirectoryZIPSize
+}
+
+// Fetch reads the file.
+func (s FileSource) Fetch(_ context.Context, prev FetchState) (FetchResult, error) {
+	st, err := os.Stat(s.Path)
+	if err != nil {
+		return FetchResult{}, &FetchError{URL: s.Path, Err: errors.Unwrap(err)}
+	}
+	mod := st.ModTime().UTC().Format(http.TimeFormat)
+	if prev.LastModified == mod {
+		return FetchResult{NotModified: true, LastModified: mod}, nil
+	}
+	limit := s.MaxSize
+	if limit <= 0 {
+		limit = MaxDirectoryZIPSize
+	}
+	if st.Size() > limit {
+		return FetchResult{}, &FetchError{URL: s.Path, Err: fmt.Errorf("file larger than %d bytes", limit)}
+	}
+	b, err := os.ReadFile(s.Path)
+	if err != nil {
+		return FetchResult{}, &FetchError{URL: s.Path, Err: errors.Unwrap(err)}
+	}
+	return FetchResult{Body: b, LastModified: mod}, nil
 }

@@ -385,3 +385,73 @@ func TestUpdaterRunSchedule(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdaterConcurrentReaders reads snapshots while refreshes swap them
+// (run with -race): readers always see a complete directory.
+func TestUpdaterConcurrentReaders(t *testing.T) {
+	srv := kassenapitest.NewDirectoryServer(t, kassenapitest.DirectoryServerOptions{TLS: true})
+	u := newTestUpdater(t, srv.XMLURL(), srv, "", &updRecorder{})
+	if _, err := u.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	day := kassenapi.MustDate("2024-06-01")
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d := u.Current()
+				if d == nil || d.Usable() == 0 {
+					t.Error("incomplete snapshot")
+					return
+				}
+				if _, err := d.Lookup("ZU", day); err != nil && !errors.Is(err, kassenapi.ErrInsurerInsolvent) {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	versions := []string{kassenapitest.VersionInsolvency, kassenapitest.VersionBase, kassenapitest.VersionPrefixAdded, kassenapitest.VersionV2}
+	for i := range 20 {
+		if err := srv.UseVersion(versions[i%len(versions)]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.Refresh(t.Context()); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// TestFileSource: an operator-supplied copy, with NotModified by mtime.
+func TestFileSource(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "dir.zip")
+	if err := os.WriteFile(p, kassenapitest.ZipDirectory(kassenapitest.DirectoryXML(kassenapitest.DefaultDirectoryEntries("a.kasse.example", "b.kasse.example"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{Source: kassenapi.FileSource{Path: p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if changed, err := u.Refresh(t.Context()); err != nil || !changed || u.Current().Len() != 6 {
+		t.Fatalf("first: %v %v", changed, err)
+	}
+	if changed, err := u.Refresh(t.Context()); err != nil || changed {
+		t.Fatalf("unchanged file: %v %v", changed, err)
+	}
+	var fe *kassenapi.FetchError
+	if _, err := (kassenapi.FileSource{Path: p + ".missing"}).Fetch(t.Context(), kassenapi.FetchState{}); !errors.As(err, &fe) {
+		t.Fatalf("missing file: %v", err)
+	}
+	if _, err := (kassenapi.FileSource{Path: p, MaxSize: 10}).Fetch(t.Context(), kassenapi.FetchState{}); !errors.As(err, &fe) {
+		t.Fatalf("oversized file: %v", err)
+	}
+}

@@ -45,9 +45,13 @@ type DirectoryServerOptions struct {
 	// TLS serves HTTPS with httptest's certificate (use Client()).
 	// Default false: plain HTTP on loopback.
 	TLS bool
-	// Initial is the first directory XML. Nil: DefaultDirectoryEntries with
-	// endpoints "diga-a.kasse.example" and "diga-b.kasse.example".
+	// Initial is the first directory XML. Nil: the VersionBase of
+	// DirectoryVersions(EndpointA, EndpointB).
 	Initial []byte
+	// EndpointA and EndpointB are the Endpunkt values of the two fake
+	// Kommunikationsstellen in the preloaded versions (see EndpointOf).
+	// Empty: "diga-a.kasse.example" and "diga-b.kasse.example".
+	EndpointA, EndpointB string
 	// Now is the clock for Last-Modified. Nil: time.Now.
 	Now func() time.Time
 	// SlowDelay is the pause of DirectorySlowBody. Zero: 2 s.
@@ -93,10 +97,17 @@ func StartDirectoryServer(opts DirectoryServerOptions) (*DirectoryServer, error)
 	if opts.SlowDelay <= 0 {
 		opts.SlowDelay = 2 * time.Second
 	}
-	if opts.Initial == nil {
-		opts.Initial = DirectoryXML(DefaultDirectoryEntries("diga-a.kasse.example", "diga-b.kasse.example"))
+	if opts.EndpointA == "" {
+		opts.EndpointA = "diga-a.kasse.example"
 	}
-	s := &DirectoryServer{opts: opts, versions: map[string][]byte{}, requests: map[string]int{}}
+	if opts.EndpointB == "" {
+		opts.EndpointB = "diga-b.kasse.example"
+	}
+	versions := DirectoryVersions(opts.EndpointA, opts.EndpointB)
+	if opts.Initial == nil {
+		opts.Initial = versions[VersionBase]
+	}
+	s := &DirectoryServer{opts: opts, versions: versions, requests: map[string]int{}}
 	s.xml = bytes.Clone(opts.Initial)
 	s.modified = opts.Now()
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -144,7 +155,8 @@ func (s *DirectoryServer) Set(xmlBytes []byte) {
 // SetEntries publishes DirectoryXML(entries).
 func (s *DirectoryServer) SetEntries(entries []kassenapi.Entry) { s.Set(DirectoryXML(entries)) }
 
-// AddVersion stores a named version to switch to with UseVersion.
+// AddVersion stores a named version to switch to with UseVersion. The
+// Version* variants of DirectoryVersions are preloaded.
 func (s *DirectoryServer) AddVersion(name string, xmlBytes []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

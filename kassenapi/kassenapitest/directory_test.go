@@ -188,3 +188,58 @@ func TestStartDirectoryServerWithoutTB(t *testing.T) {
 		t.Errorf("EndpointOf = %q", got)
 	}
 }
+
+// TestDirectoryVersions: every preloaded variant parses and differs from
+// the base as its name says.
+func TestDirectoryVersions(t *testing.T) {
+	s := NewDirectoryServer(t, DirectoryServerOptions{EndpointA: "127.0.0.1:4431", EndpointB: "127.0.0.1:4432"})
+	opts := kassenapi.DirectoryOptions{AllowTestEndpoints: true}
+	base, _, err := opts.Parse(s.Current())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := kassenapi.MustDate("2024-06-01")
+	tests := []struct {
+		version string
+		check   func(d *kassenapi.Directory, diff kassenapi.DirectoryDiff) bool
+	}{
+		{VersionPrefixAdded, func(_ *kassenapi.Directory, df kassenapi.DirectoryDiff) bool {
+			return len(df.Added) == 1 && df.Added[0] == "ZT"
+		}},
+		{VersionPrefixRemoved, func(_ *kassenapi.Directory, df kassenapi.DirectoryDiff) bool {
+			return len(df.Removed) == 1 && df.Removed[0] == "ZW"
+		}},
+		{VersionEndpointChanged, func(d *kassenapi.Directory, df kassenapi.DirectoryDiff) bool {
+			e, err := d.Lookup("ZZ", day)
+			return err == nil && e.URL == "https://127.0.0.1:4432/diga" && len(df.EndpointChanged()) == 1
+		}},
+		{VersionIKChanged, func(_ *kassenapi.Directory, df kassenapi.DirectoryDiff) bool {
+			return len(df.Changed) == 1 && df.Changed[0].Field == kassenapi.DiffFieldClearingIK
+		}},
+		{VersionMerger, func(d *kassenapi.Directory, _ kassenapi.DirectoryDiff) bool {
+			r, err := d.Route("ZZ", day)
+			return err == nil && r.Entry.Prefix == "ZU" && len(r.Hops) == 1
+		}},
+		{VersionInsolvency, func(d *kassenapi.Directory, _ kassenapi.DirectoryDiff) bool {
+			_, err := d.Lookup("ZU", day)
+			return errors.Is(err, kassenapi.ErrInsurerInsolvent)
+		}},
+		{VersionV2, func(d *kassenapi.Directory, df kassenapi.DirectoryDiff) bool {
+			return d.Version() == 2 && len(df.Added) == 0 && len(df.Removed) == 0
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			if err := s.UseVersion(tt.version); err != nil {
+				t.Fatal(err)
+			}
+			d, _, err := opts.Parse(s.Current())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(d, kassenapi.DiffDirectories(base, d)) {
+				t.Errorf("variant does not show its change: %+v", kassenapi.DiffDirectories(base, d))
+			}
+		})
+	}
+}

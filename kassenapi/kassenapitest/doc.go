@@ -12,8 +12,12 @@
 // the shape of https://kkv.gkv-diga.de/Download/KrankenkassenDatei.aspx),
 // with ETag and Last-Modified and 304 answers to conditional requests.
 // Versions are switched with [DirectoryServer.Set],
-// [DirectoryServer.SetEntries] or [DirectoryServer.AddVersion] and
-// [DirectoryServer.UseVersion]; faults with [DirectoryServer.SetFault]
+// [DirectoryServer.SetEntries] or [DirectoryServer.UseVersion]; the
+// variants of [DirectoryVersions] are preloaded ([VersionPrefixAdded],
+// [VersionPrefixRemoved], [VersionEndpointChanged], [VersionIKChanged],
+// [VersionMerger], [VersionInsolvency], [VersionV2]) and more can be added
+// with [DirectoryServer.AddVersion]. Faults are set with
+// [DirectoryServer.SetFault]
 // (truncated file, not XML, wrong namespace, all entries bad, empty list,
 // ZIP with two XML members, 404, 500, slow body). Request and 304 counters
 // let tests assert conditional fetching.
