@@ -104,13 +104,7 @@ func (b Builder) Build(inv Invoice) ([]byte, error) {
 		return nil, err
 	}
 	doc := render(&inv)
-	var errs []Finding
-	for _, f := range Check(doc) {
-		if f.Level == LevelError {
-			errs = append(errs, f)
-		}
-	}
-	if len(errs) > 0 {
+	if errs := errorFindings(Check(doc)); len(errs) > 0 {
 		return nil, &CheckError{Findings: errs}
 	}
 	return doc, nil

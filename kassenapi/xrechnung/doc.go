@@ -38,6 +38,8 @@
 //     [Report.Classify] / [Report.ClassifyFor] map it to a [Verdict] for
 //     the invoice state machine (spec B3.7): accepted, rejected_business,
 //     rejected_format, mismatch or retry.
+//  6. For dispatch by post (Versandart 3, spec B3.6), [RenderText] prints
+//     a checked invoice as plain text.
 //
 // # DiGA rules applied by Build (spec B2.1)
 //

@@ -141,3 +141,23 @@ func ExampleTaxCents() {
 	fmt.Println(xrechnung.FormatCents(xrechnung.TaxCents(150, 1900)))
 	// Output: 0.29
 }
+
+// Render an invoice for dispatch by post (Versandart 3).
+func ExampleRenderText() {
+	inv := exampleInvoice()
+	inv.ProductName, inv.Tax, inv.NetCents = "Tinnitus Rex", xrechnung.StandardVAT, 21845
+	doc, err := xrechnung.Build(inv)
+	if err != nil {
+		panic(err)
+	}
+	text, err := xrechnung.RenderText(doc)
+	if err != nil {
+		panic(err)
+	}
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	fmt.Println(lines[0])
+	fmt.Println(lines[len(lines)-1])
+	// Output:
+	// Rechnung DG2025000001234
+	// Zahlbetrag         259.96 EUR
+}
