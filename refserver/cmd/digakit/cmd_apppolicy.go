@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/digakit/digakit/refserver/internal/appversion"
+	"github.com/digakit/digakit/refserver/internal/appversion/sqlstore"
 	"github.com/digakit/digakit/refserver/internal/config"
 	"github.com/digakit/digakit/refserver/internal/store"
 )
@@ -26,7 +27,7 @@ func runAppPolicy(ctx context.Context, e *env, args []string) int {
 
 // openPolicyStore opens and migrates the main database named by the
 // configuration (--config, --data, DIGAKIT_DB_DSN).
-func openPolicyStore(ctx context.Context, e *env, f config.Flags) (*store.DB, *appversion.SQLStore, error) {
+func openPolicyStore(ctx context.Context, e *env, f config.Flags) (*store.DB, *sqlstore.Store, error) {
 	cfg, err := config.Load(f, e.getenv)
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +40,7 @@ func openPolicyStore(ctx context.Context, e *env, f config.Flags) (*store.DB, *a
 		_ = db.Close()
 		return nil, nil, err
 	}
-	return db, appversion.NewSQLStore(db.DB, appversion.StoreConfig{}), nil
+	return db, sqlstore.New(db.DB, sqlstore.Config{}), nil
 }
 
 // runAppPolicyShow implements "digakit app-policy show [--platform P]
@@ -80,7 +81,7 @@ func runAppPolicyShow(ctx context.Context, e *env, args []string) int {
 		}
 		if *asJSON {
 			if h == nil {
-				h = []appversion.Change{}
+				h = []sqlstore.Change{}
 			}
 			if err := e.writeJSON(h); err != nil {
 				return exitUsage

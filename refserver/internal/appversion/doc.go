@@ -10,10 +10,10 @@
 // app's prompt. Versions are strict SemVer 2.0.0 ([semver.Parse]; no "v"
 // prefix, at most 64 bytes; precedence per SemVer §11, build metadata
 // ignored). Policies come from configuration ([Config.Policies]) and from
-// the main database ([SQLStore], tables app_policy and
+// the main database (package appversion/sqlstore, tables app_policy and
 // app_policy_history of migration 00400): every change gets the next
 // revision and a history row with time and actor, and is reported as
-// app_policy_changed through [StoreConfig.Audit]. Operators change
+// app_policy_changed through an audit hook. Operators change
 // policies with "digakit app-policy set" (or the admin API); a running
 // server picks them up through [Gate.Refresh] / [Gate.Watch] or at once
 // through [Gate.SetPolicies].
@@ -71,7 +71,7 @@
 //
 //	gate, err := appversion.New(appversion.Config{
 //		Policies:   cfgPolicies,                       // from the config file
-//		Source:     appversion.NewSQLStore(mainDB.DB, appversion.StoreConfig{Audit: auditHook}),
+//		Source:     sqlstore.New(mainDB.DB, sqlstore.Config{Audit: auditHook}),
 //		Registerer: metrics.Registry,
 //		Audit:      auditHook,
 //	})

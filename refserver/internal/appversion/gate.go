@@ -53,8 +53,8 @@ var DefaultExempt = []string{
 	"/problems/",
 }
 
-// PolicySource is where [Gate.Refresh] reads policies from; [SQLStore]
-// implements it.
+// PolicySource is where [Gate.Refresh] reads policies from; the
+// appversion/sqlstore package implements it on the main database.
 type PolicySource interface {
 	LoadPolicies(ctx context.Context) ([]Policy, error)
 }

@@ -1,4 +1,4 @@
-package appversion
+package sqlstore
 
 import (
 	"context"
@@ -10,8 +10,11 @@ import (
 	"time"
 
 	"github.com/digakit/digakit/internal/sqltest"
+	"github.com/digakit/digakit/refserver/internal/appversion"
 	"github.com/digakit/digakit/refserver/internal/store"
 )
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 // eachMainDB runs f on a migrated main database per dialect: SQLite
 // always, PostgreSQL when DIGAKIT_TEST_POSTGRES is set.
@@ -48,11 +51,11 @@ func openMain(t *testing.T, dsn string) *store.DB {
 
 func TestSQLStoreRoundTrip(t *testing.T) {
 	eachMainDB(t, func(t *testing.T, db *store.DB) {
-		var audited []AuditEvent
+		var audited []appversion.AuditEvent
 		var mu sync.Mutex
-		st := NewSQLStore(db.DB, StoreConfig{
+		st := New(db.DB, Config{
 			Now: func() time.Time { return t0 },
-			Audit: func(_ context.Context, e AuditEvent) {
+			Audit: func(_ context.Context, e appversion.AuditEvent) {
 				mu.Lock()
 				audited = append(audited, e)
 				mu.Unlock()
@@ -62,25 +65,25 @@ func TestSQLStoreRoundTrip(t *testing.T) {
 		if ps, err := st.LoadPolicies(ctx); err != nil || len(ps) != 0 {
 			t.Fatalf("empty store: %v %v", ps, err)
 		}
-		grace := t0.Add(DefaultGrace)
-		p1 := Policy{Platform: IOS, MinimumVersion: "1.4.0", RecommendedVersion: "1.5.0", BlockedVersions: []string{"1.4.3"},
+		grace := t0.Add(appversion.DefaultGrace)
+		p1 := appversion.Policy{Platform: appversion.IOS, MinimumVersion: "1.4.0", RecommendedVersion: "1.5.0", BlockedVersions: []string{"1.4.3"},
 			GraceUntil: &grace, StoreURL: "https://apps.example/id1", AdvisoryID: "SA-2026-7", MessageKey: "update.security"}
 		got, err := st.Set(ctx, p1, "cli")
 		if err != nil || got.Revision != 1 {
 			t.Fatalf("Set: %+v %v", got, err)
 		}
-		p2 := Policy{Platform: IOS, MinimumVersion: "1.5.0"}
+		p2 := appversion.Policy{Platform: appversion.IOS, MinimumVersion: "1.5.0"}
 		if got, err = st.Set(ctx, p2, "admin:abcdefghijklmnop"); err != nil || got.Revision != 2 {
 			t.Fatalf("Set 2: %+v %v", got, err)
 		}
-		if _, err := st.Set(ctx, Policy{Platform: Android, MinimumVersion: "3.0.0"}, "cli"); err != nil {
+		if _, err := st.Set(ctx, appversion.Policy{Platform: appversion.Android, MinimumVersion: "3.0.0"}, "cli"); err != nil {
 			t.Fatal(err)
 		}
 		ps, err := st.LoadPolicies(ctx)
-		if err != nil || len(ps) != 2 || ps[0].Platform != IOS || ps[0].MinimumVersion != "1.5.0" || ps[0].Revision != 2 || ps[1].Platform != Android {
+		if err != nil || len(ps) != 2 || ps[0].Platform != appversion.IOS || ps[0].MinimumVersion != "1.5.0" || ps[0].Revision != 2 || ps[1].Platform != appversion.Android {
 			t.Fatalf("LoadPolicies: %+v %v", ps, err)
 		}
-		h, err := st.History(ctx, IOS)
+		h, err := st.History(ctx, appversion.IOS)
 		if err != nil || len(h) != 2 || h[0].Policy.AdvisoryID != "SA-2026-7" || !h[0].Policy.GraceUntil.Equal(grace) ||
 			h[0].ChangedBy != "cli" || !h[0].ChangedAt.Equal(t0) || h[1].ChangedBy != "admin:abcdefghijklmnop" {
 			t.Fatalf("History: %+v %v", h, err)
@@ -89,7 +92,7 @@ func TestSQLStoreRoundTrip(t *testing.T) {
 			t.Fatalf("audit %+v", audited)
 		}
 		// Invalid input stores nothing.
-		for _, bad := range []Policy{{Platform: "windows"}, {Platform: IOS, MinimumVersion: "1.2"}} {
+		for _, bad := range []appversion.Policy{{Platform: "windows"}, {Platform: appversion.IOS, MinimumVersion: "1.2"}} {
 			if _, err := st.Set(ctx, bad, "cli"); err == nil {
 				t.Fatalf("%+v accepted", bad)
 			}
@@ -97,11 +100,11 @@ func TestSQLStoreRoundTrip(t *testing.T) {
 		if _, err := st.Set(ctx, p2, "bad actor!"); err == nil {
 			t.Fatal("bad actor accepted")
 		}
-		if h, _ := st.History(ctx, IOS); len(h) != 2 {
+		if h, _ := st.History(ctx, appversion.IOS); len(h) != 2 {
 			t.Fatalf("rejected changes reached the history: %d", len(h))
 		}
 		// The gate reads the store.
-		g, err := New(Config{Source: st, Policies: []Policy{{Platform: IOS, MinimumVersion: "0.1.0"}, {Platform: Web, MinimumVersion: "9.0.0"}}})
+		g, err := appversion.New(appversion.Config{Source: st, Policies: []appversion.Policy{{Platform: appversion.IOS, MinimumVersion: "0.1.0"}, {Platform: appversion.Web, MinimumVersion: "9.0.0"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,11 +127,11 @@ func TestSQLStoreCorruptRow(t *testing.T) {
 			`{"platform":"web","minimum_version":"v2","surprise":1}`); err != nil {
 			t.Fatal(err)
 		}
-		st := NewSQLStore(db.DB, StoreConfig{})
+		st := New(db.DB, Config{})
 		if _, err := st.LoadPolicies(ctx); !errors.Is(err, ErrCorruptPolicy) {
 			t.Fatalf("err = %v", err)
 		}
-		g, _ := New(Config{Source: st, Policies: []Policy{{Platform: Web, MinimumVersion: "1.0.0"}}})
+		g, _ := appversion.New(appversion.Config{Source: st, Policies: []appversion.Policy{{Platform: appversion.Web, MinimumVersion: "1.0.0"}}})
 		if err := g.Refresh(ctx); err == nil || g.Policies()[0].MinimumVersion != "1.0.0" {
 			t.Fatal("corrupt row replaced the policy")
 		}
@@ -144,7 +147,7 @@ func TestSQLStoreCorruptRow(t *testing.T) {
 // fails with ErrConcurrentChange.
 func TestSQLStoreConcurrentSet(t *testing.T) {
 	eachMainDB(t, func(t *testing.T, db *store.DB) {
-		st := NewSQLStore(db.DB, StoreConfig{})
+		st := New(db.DB, Config{})
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		ok := 0
@@ -152,7 +155,7 @@ func TestSQLStoreConcurrentSet(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := st.Set(t.Context(), Policy{Platform: Android, MinimumVersion: "1." + itoa(i) + ".0"}, "cli")
+				_, err := st.Set(t.Context(), appversion.Policy{Platform: appversion.Android, MinimumVersion: "1." + itoa(i) + ".0"}, "cli")
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -165,7 +168,7 @@ func TestSQLStoreConcurrentSet(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		h, err := st.History(t.Context(), Android)
+		h, err := st.History(t.Context(), appversion.Android)
 		if err != nil || len(h) != ok || ok == 0 {
 			t.Fatalf("history %d, successes %d, err %v", len(h), ok, err)
 		}
