@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -57,8 +58,14 @@ const Leeway = 5 * time.Second
 //
 // REQ: TR03161-3:O.Auth_21
 func (v *Verifier) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
-	if len(raw) > 8192 {
+	if len(raw) > 8192 || strings.Count(raw, ".") != 2 {
 		return nil, ErrInvalidToken
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, ErrInvalidToken
+		}
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil || len(tok.Headers) != 1 {
@@ -68,7 +75,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*AccessClaims, error
 	if h.KeyID == "" || h.Algorithm != string(jose.ES256) || h.JSONWebKey != nil {
 		return nil, ErrInvalidToken
 	}
-	if typ, ok := h.ExtraHeaders[jose.HeaderType].(string); ok && typ != "JWT" && !strings.EqualFold(typ, "at+jwt") {
+	if typ, ok := h.ExtraHeaders[jose.HeaderType]; ok {
+		if ts := fmt.Sprint(typ); ts != "JWT" && !strings.EqualFold(ts, "at+jwt") {
+			return nil, ErrInvalidToken
+		}
+	}
+	if _, ok := h.ExtraHeaders["crit"]; ok {
 		return nil, ErrInvalidToken
 	}
 	keys, err := v.Keys.Public()
