@@ -82,17 +82,3 @@ func (b *breakers) report(url string, class ErrorClass, now time.Time) {
 	}
 	s.failures = 0
 }
-
-// state returns "closed", "open" or "half-open" for url (tests, health).
-func (b *breakers) state(url string, now time.Time) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.m[url]
-	switch {
-	case s == nil || s.failures < b.policy.Threshold || b.policy.Threshold < 0:
-		return "closed"
-	case now.Before(s.openUntil):
-		return "open"
-	}
-	return "half-open"
-}

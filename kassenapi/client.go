@@ -125,6 +125,11 @@ type Config struct {
 	// TestPrefix is the directory prefix whose endpoint receives test
 	// codes passed to ValidateCode (77 is not in the directory).
 	TestPrefix string
+	// MaxConcurrentPerEndpoint bounds the exchanges in flight per endpoint
+	// URL, including the signing and decryption around them; further calls
+	// wait for a slot (honouring ctx). It bounds memory and protects the
+	// insurer. Default 128; negative: unlimited.
+	MaxConcurrentPerEndpoint int
 	// MaxResponseSize caps an answer body. Default 4 MiB.
 	MaxResponseSize int64
 	// Logger receives warnings (never codes or payloads). Nil: discard.
@@ -144,6 +149,9 @@ type Client struct {
 	http     *http.Client
 	breakers *breakers
 	log      *slog.Logger
+
+	slotsMu sync.Mutex
+	slots   map[string]chan struct{}
 
 	refreshMu   sync.Mutex
 	lastDirRef  time.Time
@@ -184,6 +192,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Retry.MaxRetryAfter <= 0 {
 		cfg.Retry.MaxRetryAfter = 10 * time.Second
 	}
+	if cfg.MaxConcurrentPerEndpoint == 0 {
+		cfg.MaxConcurrentPerEndpoint = 128
+	}
 	if cfg.MaxResponseSize <= 0 {
 		cfg.MaxResponseSize = MaxResponseSize
 	}
@@ -196,7 +207,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
-	c := &Client{cfg: cfg, breakers: newBreakers(cfg.Breaker), log: cfg.Logger}
+	c := &Client{cfg: cfg, breakers: newBreakers(cfg.Breaker), log: cfg.Logger, slots: map[string]chan struct{}{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -388,6 +399,27 @@ type exchangeResult struct {
 	warnings   []string
 	retryAfter time.Duration
 	err        error
+}
+
+// acquire takes an in-flight slot for url; release it with the returned
+// func. Waiting ends with ctx.
+func (c *Client) acquire(ctx context.Context, url string) (func(), error) {
+	if c.cfg.MaxConcurrentPerEndpoint < 0 {
+		return func() {}, nil
+	}
+	c.slotsMu.Lock()
+	ch := c.slots[url]
+	if ch == nil {
+		ch = make(chan struct{}, c.cfg.MaxConcurrentPerEndpoint)
+		c.slots[url] = ch
+	}
+	c.slotsMu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, &TransportError{URL: url, Class: ClassTransient, Err: ctx.Err()}
+	}
 }
 
 // seal builds the SECON message for an entry.
@@ -646,16 +678,23 @@ func (c *Client) check(ctx context.Context, code Code, procedure, prefix string)
 		return nil, &callError{err: err, exchanges: res.Exchanges}
 	}
 	for attempt := 1; ; attempt++ {
+		release, err := c.acquire(ctx, e.URL)
+		if err != nil {
+			return fail(err)
+		}
 		// A fresh CMS per attempt: same content, new keys and salt.
 		msg, err := c.seal(ctx, e, xmlReq)
 		if err != nil {
+			release()
 			return fail(err)
 		}
 		body, ctype, err := buildMultipart(c.cfg.ManufacturerIK, e.ClearingIK, procedure, msg, "anfrage.cms")
 		if err != nil {
+			release()
 			return fail(err)
 		}
 		r := c.do(ctx, exchangeSpec{procedure: procedure, entry: e, body: body, ctype: ctype, timeout: c.cfg.CheckTimeout, code: code, attempt: attempt})
+		release()
 		if r.err == nil {
 			r.err = c.interpretCheck(res, &r, code, procedure, e)
 			r.ex.Class = ClassOf(r.err)

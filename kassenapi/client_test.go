@@ -521,3 +521,29 @@ func TestNoCertificateForClearingIK(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestInFlightLimitPerEndpoint(t *testing.T) {
+	srv := kassenapitest.NewServer(t, kassenapitest.Options{})
+	c := newClient(t, srv, func(c *kassenapi.Config) { c.MaxConcurrentPerEndpoint = 1 })
+	hanging, waiting := kassenapitest.NewCode("ZZ"), kassenapitest.NewCode("ZZ")
+	srv.AddCode(waiting, kassenapitest.State{})
+	srv.SetCodeFault(hanging, kassenapitest.Fault{Kind: kassenapitest.FaultHang})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _, _ = c.ValidateCode(ctx, hanging) }()
+	for srv.CountFor(hanging) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	short, cancelShort := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancelShort()
+	_, err := c.ValidateCode(short, waiting)
+	var te *kassenapi.TransportError
+	if !errors.As(err, &te) || te.Sent || !errors.Is(err, context.DeadlineExceeded) || srv.CountFor(waiting) != 0 {
+		t.Fatalf("queued call: %v", err)
+	}
+	cancel()
+	<-done
+	if _, err := c.ValidateCode(t.Context(), waiting); err != nil {
+		t.Fatalf("slot not released: %v", err)
+	}
+}

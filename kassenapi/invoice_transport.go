@@ -52,16 +52,23 @@ func (c *Client) SubmitInvoice(ctx context.Context, s InvoiceSubmission) (*Invoi
 	}
 	ans := &InvoiceAnswer{}
 	for attempt := 1; ; attempt++ {
+		release, err := c.acquire(ctx, e.URL)
+		if err != nil {
+			return nil, &callError{err: err, exchanges: ans.Exchanges}
+		}
 		msg, err := c.seal(ctx, e, s.XML)
 		if err != nil {
+			release()
 			return nil, &callError{err: err, exchanges: ans.Exchanges}
 		}
 		body, ctype, err := buildMultipart(c.cfg.ManufacturerIK, e.ClearingIK, proc, msg, "rechnung.cms")
 		if err != nil {
+			release()
 			return nil, &callError{err: err, exchanges: ans.Exchanges}
 		}
 		r := c.do(ctx, exchangeSpec{procedure: proc, entry: e, body: body, ctype: ctype, timeout: c.cfg.InvoiceTimeout,
 			code: s.Code, invoiceNo: s.Number, attempt: attempt})
+		release()
 		ans.Exchanges = append(ans.Exchanges, r.ex)
 		if r.err == nil {
 			ans.Payload, ans.Warnings = r.content, r.warnings
