@@ -16,13 +16,19 @@ var (
 // CatalogEntry is the price of one DiGA-VE-ID (Verordnungseinheit) for one
 // validity period, as listed by the BfArM directory and the negotiated
 // price. Until is inclusive; the zero Until means open-ended.
+//
+// In JSON configuration an entry reads
+//
+//	{"ve_id": "00299001", "name": "Tinnitus Rex", "from": "2025-01-01",
+//	 "until": "", "net_cents": 21845, "tax": {"category": "S", "rate_bp": 1900}}
 type CatalogEntry struct {
-	VEID        string // eight digits (DRE0-SCTT-2)
-	Name        string // DiGA name, BT-153 (DRE0-SCTT-4)
-	Description string // BT-154, optional
-	From, Until Date
-	NetCents    int64
-	Tax         Tax
+	VEID        string `json:"ve_id"`                 // eight digits (DRE0-SCTT-2)
+	Name        string `json:"name"`                  // DiGA name, BT-153 (DRE0-SCTT-4)
+	Description string `json:"description,omitempty"` // BT-154, optional
+	From        Date   `json:"from"`
+	Until       Date   `json:"until"` // inclusive; zero (empty) = open-ended
+	NetCents    int64  `json:"net_cents"`
+	Tax         Tax    `json:"tax"`
 }
 
 // Catalog holds the configured prices per DiGA-VE-ID. No PZN is used: the
@@ -30,7 +36,7 @@ type CatalogEntry struct {
 // validity period (spec B2.1). Validate it once after loading the
 // configuration; [Catalog.Apply] fills an invoice from it.
 type Catalog struct {
-	Entries []CatalogEntry
+	Entries []CatalogEntry `json:"entries"`
 }
 
 // Validate checks every entry and that the periods of one VE-ID do not

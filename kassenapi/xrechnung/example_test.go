@@ -1,6 +1,7 @@
 package xrechnung_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -160,4 +161,29 @@ func ExampleRenderText() {
 	// Output:
 	// Rechnung DG2025000001234
 	// Zahlbetrag         259.96 EUR
+}
+
+// Load the price catalogue from JSON configuration.
+func ExampleCatalog_json() {
+	var cat xrechnung.Catalog
+	err := json.Unmarshal([]byte(`{"entries": [
+	  {"ve_id": "00299001", "name": "Tinnitus Rex", "from": "2024-01-01", "until": "2024-12-31",
+	   "net_cents": 50000, "tax": {"category": "S", "rate_bp": 1900}},
+	  {"ve_id": "00299001", "name": "Tinnitus Rex", "from": "2025-01-01",
+	   "net_cents": 21845, "tax": {"category": "S", "rate_bp": 1900}}]}`), &cat)
+	if err != nil {
+		panic(err)
+	}
+	if err := cat.Validate(); err != nil {
+		panic(err)
+	}
+	for _, day := range []string{"2024-06-30", "2025-03-01", "2023-12-31"} {
+		d, _ := xrechnung.ParseDate(day)
+		e, err := cat.Lookup("00299001", d)
+		fmt.Println(day, xrechnung.FormatCents(e.NetCents), err)
+	}
+	// Output:
+	// 2024-06-30 500.00 <nil>
+	// 2025-03-01 218.45 <nil>
+	// 2023-12-31 0.00 xrechnung: no price for this DiGA-VE-ID and service day
 }

@@ -63,3 +63,25 @@ func TestSchemaTable(t *testing.T) {
 		t.Fatal("root type missing")
 	}
 }
+
+func TestDateText(t *testing.T) {
+	var d Date
+	if err := d.UnmarshalText([]byte("2025-02-28")); err != nil || d != NewDate(2025, 2, 28) {
+		t.Fatalf("%v %v", d, err)
+	}
+	if b, err := d.MarshalText(); err != nil || string(b) != "2025-02-28" {
+		t.Fatalf("%s %v", b, err)
+	}
+	if err := d.UnmarshalText(nil); err != nil || !d.IsZero() {
+		t.Fatal("empty text")
+	}
+	if b, err := (Date{}).MarshalText(); err != nil || len(b) != 0 {
+		t.Fatal("zero date")
+	}
+	if _, err := NewDate(2025, 2, 30).MarshalText(); err == nil {
+		t.Fatal("invalid date marshalled")
+	}
+	if err := d.UnmarshalText([]byte("28.02.2025")); err == nil {
+		t.Fatal("German date accepted")
+	}
+}

@@ -34,8 +34,8 @@ const (
 // in basis points (19 % = 1900). The zero value is invalid: set it
 // explicitly, usually to [StandardVAT].
 type Tax struct {
-	Category TaxCategory
-	RateBP   int
+	Category TaxCategory `json:"category"`
+	RateBP   int         `json:"rate_bp"`
 }
 
 // StandardVAT is 19 % standard-rated VAT, the usual treatment of a DiGA.
@@ -66,6 +66,32 @@ func ParseDate(s string) (Date, error) {
 		return Date{}, fmt.Errorf("xrechnung: date %q is not YYYY-MM-DD", truncate(s, 12))
 	}
 	return DateOf(t), nil
+}
+
+// MarshalText writes YYYY-MM-DD, or nothing for the zero Date, so that
+// dates in JSON or TOML configuration read naturally.
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
+	if !d.Valid() {
+		return nil, fmt.Errorf("xrechnung: invalid date %04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads YYYY-MM-DD; an empty text gives the zero Date.
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
 }
 
 // IsZero reports whether d is unset.
