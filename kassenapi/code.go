@@ -219,7 +219,17 @@ func vecMulMat(v byte, m [5]byte) byte {
 	return r
 }
 
-func base32Check1Mul(v byte, exp int) byte { return vecMulMat(v, base32Check1Pow[exp%31]) }
+// base32Check1Tab[k][v] = v · P^k, precomputed for speed.
+var base32Check1Tab = func() (t [31][32]byte) {
+	for k := range 31 {
+		for v := range 32 {
+			t[k][v] = vecMulMat(byte(v), base32Check1Pow[k])
+		}
+	}
+	return t
+}()
+
+func base32Check1Mul(v byte, exp int) byte { return base32Check1Tab[exp%31][v&31] }
 
 // base32Check1Sum is s = XOR over i (1-based) of a_i · P^(i mod 31).
 // The caller guarantees that s contains only alphabet characters.

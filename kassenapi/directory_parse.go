@@ -321,13 +321,17 @@ func dirSanitizeXMLErr(err error) error { return err }
 // overlapping validity range (spec A4: drop both, alert).
 func (d *Directory) dropOverlaps() {
 	drop := make([]bool, len(d.entries))
-	for i := range d.entries {
-		for j := i + 1; j < len(d.entries); j++ {
-			a, b := d.entries[i], d.entries[j]
-			if a.Prefix != b.Prefix || !dirOverlap(a, b) {
-				continue
+	groups := map[string][]int{}
+	for i, e := range d.entries {
+		groups[e.Prefix] = append(groups[e.Prefix], i)
+	}
+	for _, idx := range groups {
+		for x := range idx {
+			for _, j := range idx[x+1:] {
+				if dirOverlap(d.entries[idx[x]], d.entries[j]) {
+					drop[idx[x]], drop[j] = true, true
+				}
 			}
-			drop[i], drop[j] = true, true
 		}
 	}
 	kept := d.entries[:0:0]

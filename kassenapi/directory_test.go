@@ -523,3 +523,45 @@ func BenchmarkDirectoryLookup(b *testing.B) {
 		}
 	}
 }
+
+// dirBenchXML builds a directory of n entries, the size of the real file
+// of 2023-04-24 for n = 105.
+func dirBenchXML(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><n1:Kostentraeger_Mappingverzeichnis xmlns:n1="` + NamespaceMVZv3 +
+		`" xmlns:bas="` + NamespaceBasisv3 + `" version="003.000.000" gueltigab="2022-08-25">`)
+	for i := range n {
+		p := string(codeAlphabet[i/32]) + string(codeAlphabet[i%32])
+		fmt.Fprintf(&b, `<n1:Krankenkasseninformation Nummer="ID%d"><bas:Kostentraegerkuerzel>%s</bas:Kostentraegerkuerzel>`+
+			`<bas:Kostentraegerkennung>10%07d</bas:Kostentraegerkennung><bas:Name_des_Kostentraegers>Betriebskrankenkasse %d   </bas:Name_des_Kostentraegers>`+
+			`<bas:IK_des_Rechnungsempfaengers>10%07d</bas:IK_des_Rechnungsempfaengers><bas:IK_Abrechnungsstelle>660500345</bas:IK_Abrechnungsstelle>`+
+			`<bas:Name_Kommunikationsstelle>DIGA-BITMARCK</bas:Name_Kommunikationsstelle><bas:Endpunkt_Kommunikationsstelle>diga.bitmarck-daten.de</bas:Endpunkt_Kommunikationsstelle>`+
+			`<bas:Versandart>1</bas:Versandart><bas:Kontaktdaten_Technisch_Telefon>0800 1234567</bas:Kontaktdaten_Technisch_Telefon>`+
+			`<bas:Kontaktdaten_Technisch_EMail>diga@bitmarck.example</bas:Kontaktdaten_Technisch_EMail></n1:Krankenkasseninformation>`, i, p, i, i, i)
+	}
+	b.WriteString(`</n1:Kostentraeger_Mappingverzeichnis>`)
+	return []byte(b.String())
+}
+
+func BenchmarkParseDirectory105(b *testing.B) {
+	raw := dirBenchXML(105)
+	if d, _, err := ParseDirectory(raw); err != nil || d.Usable() != 105 {
+		b.Fatalf("bench directory: %v", err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("Krankenkassenverzeichnis_DiGA.xml")
+	w.Write(raw)
+	zw.Close()
+	for name, in := range map[string][]byte{"xml": raw, "zip": buf.Bytes()} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := ParseDirectory(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
