@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -431,5 +432,93 @@ func startSServer(t *testing.T, args ...string) string {
 			t.Fatalf("s_server did not listen: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHandshakeTimeout: a client that connects and stays silent is cut
+// off at the handshake deadline (ReadHeaderTimeout) with exactly one
+// timeout line.
+func TestHandshakeTimeout(t *testing.T) {
+	fl := &failLog{}
+	hl, err := NewHandshakeLog("public", HandshakeConfig{Logger: slog.New(slog.NewJSONHandler(fl, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := ServerConfig(Compat, []tls.Certificate{pki.pair(t, "ecdsa")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.NotFoundHandler(), TLSConfig: tc, ErrorLog: hl.ErrorLog(), ReadHeaderTimeout: 100 * time.Millisecond}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("server sent data to a silent client")
+	}
+	fl.waitCount(t, 1)
+	if rec := fl.at(0); rec["reason"] != ReasonTimeout {
+		t.Fatalf("record %v", rec)
+	}
+}
+
+// BenchmarkHandshakeLogLine measures parsing, classifying, counting and
+// logging one failure line (JSON to io.Discard).
+func BenchmarkHandshakeLogLine(b *testing.B) {
+	hl, err := NewHandshakeLog("public", HandshakeConfig{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), MaxLinesPerSecond: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := []byte("http: TLS handshake error from 192.0.2.10:51234: tls: no cipher suite supported by both client and server; client offered: [1303 ff]\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = hl.write(line)
+	}
+}
+
+// BenchmarkHandshake measures a full TLS 1.3 handshake (ECDSA P-256,
+// P-256 key exchange) on loopback under the compat profile's server
+// configuration and the strict client configuration.
+func BenchmarkHandshake(b *testing.B) {
+	tc, err := ServerConfig(Compat, []tls.Certificate{pki.pair(b, "ecdsa")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tc.SessionTicketsDisabled = true
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", tc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = c.(*tls.Conn).Handshake()
+				_ = c.Close()
+			}()
+		}
+	}()
+	cfg := ClientConfig(Strict, pki.pool)
+	cfg.ServerName = "localhost"
+	cfg.MinVersion = tls.VersionTLS13
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c.Close()
 	}
 }
