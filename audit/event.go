@@ -110,6 +110,11 @@ var (
 	reFSC    = regexp.MustCompile(`^[A-Z2-7]{16}$`)
 	reKVNR   = regexp.MustCompile(`\b[A-Z][0-9]{9}\b`)
 	reBase64 = regexp.MustCompile(`[A-Za-z0-9+/_=-]{41,}`)
+	reB32Sec = regexp.MustCompile(`[A-Z2-7]{16,}`)
+	reIPv4   = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`)
+	reIPv6   = regexp.MustCompile(`(?i)\b[0-9a-f]{1,4}(:[0-9a-f]{0,4}){2,7}\b`)
+	reHexTok = regexp.MustCompile(`[0-9a-fA-F]{32,}`)
+	reBadKey = regexp.MustCompile(`(?i)(passw|secret|token|kvnr|mail|phone|name|birth|address|iban|otp_code|totp|diagnos|icd)`)
 	reURLQry = regexp.MustCompile(`(?i)https?://[^ ]*\?`)
 )
 
@@ -169,10 +174,36 @@ func (c *checker) str(field, v string, max int, hashOK bool) (string, error) {
 		return c.bad(field, "kvnr")
 	case reURLQry.MatchString(v):
 		return c.bad(field, "url")
-	case !hashOK && reBase64.MatchString(v):
+	case reB32Sec.MatchString(v):
+		return c.bad(field, "secret")
+	case reIPv4.MatchString(v) || reIPv6.MatchString(v):
+		return c.bad(field, "ip")
+	case !hashOK && (reBase64.MatchString(v) || reHexTok.MatchString(v) || passwordLike(v)):
 		return c.bad(field, "secret")
 	}
 	return v, nil
+}
+
+// passwordLike reports a string of 8+ characters without spaces that mixes
+// upper case, lower case, digits and symbols, like a password or key.
+func passwordLike(v string) bool {
+	if len(v) < 8 || strings.Contains(v, " ") {
+		return false
+	}
+	var up, lo, di, sy bool
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= 'A' && c <= 'Z':
+			up = true
+		case c >= 'a' && c <= 'z':
+			lo = true
+		case c >= '0' && c <= '9':
+			di = true
+		default:
+			sy = true
+		}
+	}
+	return up && lo && di && sy
 }
 
 // pattern checks a structured member against its pattern. Pattern
@@ -357,8 +388,8 @@ func (ev *Event) value(policy ForbiddenPolicy, netKey []byte) (map[string]any, [
 		sort.Strings(keys)
 		am := make(map[string]any, len(ev.Attrs))
 		for _, k := range keys {
-			if !reAttrKey.MatchString(k) {
-				return nil, nil, fmt.Errorf("%w: attr name does not match its pattern", ErrForbiddenContent)
+			if !reAttrKey.MatchString(k) || (reBadKey.MatchString(k) && k != "code_id") {
+				return nil, nil, fmt.Errorf("%w: attr name not allowed", ErrForbiddenContent)
 			}
 			v, err := c.attr("attrs."+k, isHashAttr(k), ev.Attrs[k], 0)
 			if err != nil {
