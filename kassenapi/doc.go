@@ -31,7 +31,8 @@
 //     "CH************AJ"; only [Code.Plain] returns the characters, for the
 //     wire and the billing database.
 //  2. Test codes (prefix 77, GKV Anhang 6 "Pseudo-Codes", A2.3) are only for
-//     the T-procedures TDFC0/TDRE0. They are refused with
+//     the T-procedures TDFC0/TDRE0; the insurer answers them with the
+//     errors of GKV Anhang 5 "Fehlerausgaben". They are refused with
 //     [ErrTestCodeNotAllowed] unless the caller opts into test mode
 //     ([ParseCodeMode] with [CodeModeTest]); users asked that a test code
 //     never unlock a production app (A2.10 item 9).
@@ -50,16 +51,32 @@
 //     rejected ([*DirectoryError]) only when nothing usable is left.
 //     [DiffDirectories] compares two snapshots.
 //  5. An [Updater] keeps the directory current (A3 "Updater guards",
-//     "Last-known-good", "Change detection"): [HTTPSource] fetches with
-//     ETag and Last-Modified, the SHA-256 of the unpacked payload detects
-//     change, [DirectoryGuard] refuses suspicious files (no usable entry,
-//     fewer than 80 % of the entries, more than 20 % of the prefixes
-//     gone), the accepted snapshot is swapped atomically and persisted to a
-//     [SnapshotStore] ([FileSnapshotStore]) from which the next start loads
-//     it, so a restart works without network. The updater starts no
-//     goroutines: call [Updater.Refresh] from a scheduler (the reference
-//     server uses a River job) or run [Updater.Run] in a goroutine of your
-//     own; [Updater.Close] stops it.
+//     "Last-known-good", "Change detection"); [NewDirectoryUpdater] wires
+//     it for the directory. [HTTPSource] fetches raw XML or ZIP with
+//     If-None-Match and If-Modified-Since ([FileSource] and [BytesSource]
+//     serve local copies); the SHA-256 of the unpacked payload detects
+//     change; [DirectoryGuard] refuses suspicious files (no usable entry,
+//     fewer than 80 % of the entries, more than 20 % of the prefixes gone)
+//     unless an operator calls [Updater.ForceAccept]; the accepted snapshot
+//     is swapped atomically ([Updater.Current] is lock-free) and persisted
+//     to a [SnapshotStore] ([FileSnapshotStore]) from which the next start
+//     loads it, so a restart works without network; with no snapshot at
+//     all [Updater.Get] returns [ErrDirectoryUnavailable]. Changes reach
+//     OnChange as a [DirectoryChange] with its [DirectoryDiff] (prefixes
+//     added and removed, changed IKs, endpoints and Versandart); rejected
+//     downloads reach OnError as an [*UpdateError] while the old snapshot
+//     stays current. The canonical [Directory.Digest] suppresses change
+//     reports for white-space-only edits.
+//  6. The updater starts no goroutines. Call [Updater.Update] or
+//     [Updater.Refresh] from a scheduler (the reference server uses a River
+//     job), or run [Updater.Run] (24 h ± 10 % jitter) in a goroutine of
+//     your own and stop it with [Updater.Close]. An unknown prefix or a
+//     missing certificate should call [Updater.RefreshIfStale]: it is
+//     single-flight and fetches at most once per 10 minutes.
+//
+// Errors never contain a Freischaltcode: the code errors name only the
+// position and code point of a foreign character, and directory and
+// updater errors carry prefixes, IKs and URLs, which are public.
 //
 // # Code check and invoice transport
 //

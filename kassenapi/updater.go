@@ -223,6 +223,13 @@ func (u *Updater[T]) Refresh(ctx context.Context) (changed bool, err error) {
 	return u.refresh(ctx, false)
 }
 
+// Update is Refresh for schedulers that only want an error, such as a
+// River job's Work method: one fetch-check-swap step.
+func (u *Updater[T]) Update(ctx context.Context) error {
+	_, err := u.Refresh(ctx)
+	return err
+}
+
 // RefreshIfStale is the on-demand refresh for an unknown prefix or a
 // missing certificate: it fetches only when the last attempt is older than
 // OnDemandInterval (default 10 min), so a burst of misses causes at most

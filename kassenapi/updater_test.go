@@ -456,3 +456,20 @@ func TestFileSource(t *testing.T) {
 		t.Fatalf("oversized file: %v", err)
 	}
 }
+
+func TestUpdaterUpdateStep(t *testing.T) {
+	src := &countingSource{body: kassenapitest.DirectoryXML(kassenapitest.DefaultDirectoryEntries("a.kasse.example", "b.kasse.example"))}
+	u, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Update(t.Context()); err != nil || u.Current() == nil || src.calls.Load() != 1 {
+		t.Fatalf("Update: %v", err)
+	}
+	if _, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{}); err == nil {
+		t.Error("config without URL or Source accepted")
+	}
+	if _, err := kassenapi.NewUpdater(t.Context(), kassenapi.UpdaterConfig[int]{Source: src}); err == nil {
+		t.Error("config without Parse accepted")
+	}
+}
