@@ -180,6 +180,10 @@ func (b *builder) assignIDs() {
 			it.last = v.Effective.end()
 		case *Activity:
 			it.last = v.Performed.end()
+		case *MedicationIntake:
+			it.last = v.Effective.end()
+		case *Encounter:
+			it.last = v.Period.End
 		case *QuestionnaireResponse:
 			key := v.Questionnaire.URL + "|" + v.Questionnaire.Version
 			if _, ok := b.quests[key]; !ok {
@@ -269,6 +273,25 @@ func (b *builder) makeClusters() {
 		case *PractitionerRole:
 			union(i, Ref{KindPractitioner, v.Practitioner})
 			union(i, Ref{KindOrganization, v.Organization})
+		case *MedicationIntake:
+			if v.Statement != "" {
+				union(i, Ref{KindMedicationStatement, v.Statement})
+			}
+		case *CarePlan:
+			for _, r := range v.Goals {
+				union(i, r)
+			}
+		case *Appointment:
+			for _, r := range v.Participants {
+				union(i, r)
+			}
+		case *Encounter:
+			for _, r := range v.Participants {
+				union(i, r)
+			}
+			if v.ServiceProvider != "" {
+				union(i, Ref{KindOrganization, v.ServiceProvider})
+			}
 		}
 	}
 	byRoot := map[int]int{}
@@ -296,6 +319,10 @@ func (b *builder) makeClusters() {
 		seen := map[string]bool{}
 		for _, i := range c.items {
 			it := &b.items[i]
+			if med := medicationOf(it.e); med != "" && !seen["m:"+med] {
+				seen["m:"+med] = true
+				c.shared = append(c.shared, "m:"+med)
+			}
 			if it.qKey != "" && !seen["q:"+it.qKey] {
 				seen["q:"+it.qKey] = true
 				c.shared = append(c.shared, "q:"+it.qKey)
@@ -415,6 +442,11 @@ func (b *builder) measure(ctx context.Context) error {
 		sz := b.measureAt(1, func(w *rw) { w.questionnaire(id, q) })
 		sz += b.measureAt(5, func(w *rw) { w.ref("entry", id) })
 		b.shared["q:"+key] = sharedRes{size: sz}
+	}
+	for i := range b.x.Medications {
+		m := &b.x.Medications[i]
+		sz := b.measureAt(1, func(w *rw) { w.medication(m) })
+		b.shared["m:"+m.SourceID] = sharedRes{size: sz}
 	}
 	for id := range b.devices {
 		d := b.deviceDefs[id]
@@ -551,6 +583,7 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 // docContent is the resolved content of one document.
 type docContent struct {
 	items     []int
+	meds      []string
 	quests    []string
 	devices   []string
 	sections  [numSections][]string // entry uuids per section (non-vital)
@@ -584,6 +617,10 @@ func (d *Document) content(skeleton bool) *docContent {
 				qs[k[2:]] = true
 				c.quests = append(c.quests, k[2:])
 			}
+			if strings.HasPrefix(k, "m:") && !ds[k] {
+				ds[k] = true
+				c.meds = append(c.meds, k[2:])
+			}
 			if strings.HasPrefix(k, "d:") && !ds[k[2:]] {
 				ds[k[2:]] = true
 				c.devices = append(c.devices, k[2:])
@@ -607,6 +644,7 @@ func (d *Document) content(skeleton bool) *docContent {
 		return a.e.common().SourceID < e.e.common().SourceID
 	})
 	sort.Slice(c.quests, func(i, j int) bool { return c.quests[i] < c.quests[j] })
+	sort.Slice(c.meds, func(i, j int) bool { return b.uuid("medication/"+c.meds[i]) < b.uuid("medication/"+c.meds[j]) })
 	sort.Slice(c.devices, func(i, j int) bool { return b.devices[c.devices[i]][0] < b.devices[c.devices[j]][0] })
 	for _, k := range c.quests {
 		c.sections[secFrageboegen] = append(c.sections[secFrageboegen], b.questID[k])
@@ -659,10 +697,15 @@ func agentOrder(k string) string {
 
 func (d *Document) countEntries() int {
 	c := d.content(false)
-	n := 4 + len(c.items) + len(c.quests) + 2*len(c.devices) + len(c.provenace)
+	n := 4 + len(c.items) + len(c.quests) + len(c.meds) + 2*len(c.devices) + len(c.provenace)
 	for _, i := range c.items {
-		if ni, ok := d.b.items[i].e.(*NutritionIntake); ok {
-			n += len(ni.Composition)
+		switch v := d.b.items[i].e.(type) {
+		case *NutritionIntake:
+			n += len(v.Composition)
+		case *MedicationStatement:
+			if v.TreatmentGoal != nil {
+				n++
+			}
 		}
 	}
 	if d.b.manufID != "" {
@@ -733,6 +776,9 @@ func (d *Document) writeWith(ctx context.Context, out io.Writer, skeleton bool) 
 	for _, k := range c.quests {
 		w.questionnaire(b.questID[k], b.quests[k])
 	}
+	for _, id := range c.meds {
+		w.medication(b.medication(id))
+	}
 	for n, i := range c.items {
 		if n%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -772,3 +818,22 @@ func (d *Document) writeWith(ctx context.Context, out io.Writer, skeleton bool) 
 }
 
 const xmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+
+func medicationOf(e Entry) string {
+	switch v := e.(type) {
+	case *MedicationStatement:
+		return v.Medication
+	case *MedicationIntake:
+		return v.Medication
+	}
+	return ""
+}
+
+func (b *builder) medication(id string) *Medication {
+	for i := range b.x.Medications {
+		if b.x.Medications[i].SourceID == id {
+			return &b.x.Medications[i]
+		}
+	}
+	return nil
+}

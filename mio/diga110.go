@@ -248,6 +248,12 @@ func sectionOf(k Kind) (int, bool) {
 		return secProbleme, false
 	case KindPractitioner, KindOrganization, KindPractitionerRole, KindRelatedPerson:
 		return secKontakte, false
+	case KindMedicationStatement, KindMedicationIntake:
+		return secMedikation, false
+	case KindCarePlan:
+		return secZiele, false
+	case KindAppointment, KindEncounter:
+		return secTermine, false
 	case KindActivity:
 		return secAktivitaeten, false
 	case KindGoal:
@@ -268,7 +274,8 @@ func init() {
 		KindOxygenSaturation, KindHeadCircumference, KindBloodPressure, KindGlucose, KindFreeObservation,
 		KindDiaryEntry, KindQuestionnaireResponse, KindScore, KindActivity, KindGoal, KindAttachment,
 		KindFunctionalAssessment, KindLifeStyleFactor, KindEnvironmentalFactor, KindNutritionIntake,
-		KindProblem, KindAllergy, KindPractitioner, KindOrganization, KindPractitionerRole, KindRelatedPerson} {
+		KindProblem, KindAllergy, KindPractitioner, KindOrganization, KindPractitionerRole, KindRelatedPerson,
+		KindMedicationStatement, KindMedicationIntake, KindCarePlan, KindAppointment, KindEncounter} {
 		kindOrder[k] = i + 1
 	}
 }

@@ -38,6 +38,11 @@ var entryFactories = map[Kind]func() Entry{
 	KindOrganization:          func() Entry { return new(Organization) },
 	KindPractitionerRole:      func() Entry { return new(PractitionerRole) },
 	KindRelatedPerson:         func() Entry { return new(RelatedPerson) },
+	KindMedicationStatement:   func() Entry { return new(MedicationStatement) },
+	KindMedicationIntake:      func() Entry { return new(MedicationIntake) },
+	KindCarePlan:              func() Entry { return new(CarePlan) },
+	KindAppointment:           func() Entry { return new(Appointment) },
+	KindEncounter:             func() Entry { return new(Encounter) },
 }
 
 // jsonOptions is the "options" member of the JSON export file.

@@ -298,8 +298,16 @@ func validateExport(x *Export, ro resolvedOptions, is *issues) {
 			checkCoding(is, path+".Type", dv.Type, true)
 		}
 	}
-	if len(x.Medications) > 0 {
-		is.add("Medications", ErrUnsupported, "medications are not supported by this builder version")
+	medications := map[string]bool{}
+	for i := range x.Medications {
+		m := &x.Medications[i]
+		path := fmt.Sprintf("Medications[%d]", i)
+		checkID(is, path+".SourceID", m.SourceID)
+		if medications[m.SourceID] {
+			is.add(path+".SourceID", ErrDuplicateSourceID, "duplicate medication id")
+		}
+		medications[m.SourceID] = true
+		checkConcept(is, path+".Code", m.Code, true)
 	}
 	if len(x.Entries) == 0 {
 		is.add("Entries", ErrEmptyExport, "export has no entries")
@@ -325,7 +333,7 @@ func validateExport(x *Export, ro resolvedOptions, is *issues) {
 		if e == nil {
 			continue
 		}
-		validateEntry(is, &ro, x, i, e, index, devices, questionnaires)
+		validateEntry(is, &ro, x, i, e, index, devices, questionnaires, medications)
 	}
 }
 
@@ -366,7 +374,7 @@ func ValidPZN(s string) bool {
 }
 
 func validateEntry(is *issues, ro *resolvedOptions, x *Export, i int, e Entry, index map[entryKey]int,
-	devices map[string]bool, questionnaires map[string][]byte) {
+	devices map[string]bool, questionnaires map[string][]byte, medications map[string]bool) {
 	path := entryPath(i, e)
 	c := e.common()
 	checkID(is, path+".SourceID", c.SourceID)
@@ -716,8 +724,83 @@ func validateEntry(is *issues, ro *resolvedOptions, x *Export, i int, e Entry, i
 		if v.Relationship != nil {
 			checkCoding(is, path+".Relationship", v.Relationship, true)
 		}
+	case *MedicationStatement:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkEnum(is, path+".Status", v.Status, medStatementStatus, true)
+		checkMedication(is, path+".Medication", v.Medication, medications)
+		if v.Effective != nil {
+			future := *ro
+			future.now = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+			checkHistoric(is, &future, path+".Effective", *v.Effective, true)
+		}
+		checkString(is, path+".Dosage", v.Dosage, false)
+		if g := v.TreatmentGoal; g != nil {
+			checkID(is, path+".TreatmentGoal.SourceID", g.SourceID)
+			if !goalStatus[g.LifecycleStatus] {
+				is.add(path+".TreatmentGoal.LifecycleStatus", ErrInvalidValue, "not an R4 goal-status code")
+			}
+			checkConcept(is, path+".TreatmentGoal.Description", g.Description, true)
+		}
+	case *MedicationIntake:
+		timing(path+".Effective", v.Effective)
+		checkMedication(is, path+".Medication", v.Medication, medications)
+		checkQuantity(is, path+".Dose", &v.Dose, false)
+		if v.Statement != "" {
+			checkRef(is, path+".Statement", Ref{KindMedicationStatement, v.Statement}, index, map[Kind]bool{KindMedicationStatement: true})
+		}
+	case *CarePlan:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkEnum(is, path+".Status", v.Status, requestStatus, true)
+		checkString(is, path+".Title", v.Title, false)
+		for j, r := range v.Goals {
+			checkRef(is, fmt.Sprintf("%s.Goals[%d]", path, j), r, index, map[Kind]bool{KindGoal: true})
+		}
+	case *Appointment:
+		timeIn(path+".RecordedAt", c.RecordedAt)
+		checkEnum(is, path+".Status", v.Status, appointmentStatus, true)
+		if (v.Start == nil) != (v.End == nil) {
+			is.add(path+".Start", ErrInvalidValue, "start and end both or neither (app-2)")
+		}
+		if v.Status == "booked" && (v.Start == nil || v.End == nil) {
+			is.add(path+".Start", ErrInvalidValue, "a booked appointment needs start and end (app-3)")
+		}
+		if v.Start != nil && v.End != nil {
+			if y := v.Start.Year(); y < 1900 || y > 9999 {
+				is.add(path+".Start", ErrInvalidDate, "year outside 1900..9999")
+			}
+			if y := v.End.Year(); y < 1900 || y > 9999 {
+				is.add(path+".End", ErrInvalidDate, "year outside 1900..9999")
+			}
+			if v.Start.After(*v.End) {
+				is.add(path+".Start", ErrPeriod, "start after end")
+			}
+		}
+		checkString(is, path+".Comment", v.Comment, false)
+		for j, r := range v.Participants {
+			checkRef(is, fmt.Sprintf("%s.Participants[%d]", path, j), r, index, contactKinds)
+		}
+	case *Encounter:
+		timing(path+".Period", Timing{Period: &v.Period})
+		checkEnum(is, path+".Status", v.Status, encounterStatus, true)
+		checkEnum(is, path+".Class", v.Class, encounterClass, true)
+		for j, r := range v.Participants {
+			checkRef(is, fmt.Sprintf("%s.Participants[%d]", path, j), r, index, contactKinds)
+		}
+		if v.ServiceProvider != "" {
+			checkRef(is, path+".ServiceProvider", Ref{KindOrganization, v.ServiceProvider}, index, map[Kind]bool{KindOrganization: true})
+		}
 	default:
 		is.add(path, ErrUnsupported, "entry kind not supported")
+	}
+}
+
+var contactKinds = map[Kind]bool{KindPractitioner: true, KindPractitionerRole: true, KindRelatedPerson: true}
+
+func checkMedication(is *issues, path, id string, medications map[string]bool) {
+	if id == "" {
+		is.add(path, ErrRequired, "medication is required")
+	} else if !medications[id] {
+		is.add(path, ErrDanglingReference, "medication not in Export.Medications")
 	}
 }
 

@@ -437,11 +437,42 @@ func (w *rw) provenance(g provGroup) {
 
 func (w *rw) entryResource(it *item) {
 	w.entry(it.id, func() { w.resource(it) })
-	if ni, ok := it.e.(*NutritionIntake); ok {
-		for i := range ni.Composition {
-			w.foodComposition(it, &ni.Composition[i])
+	switch v := it.e.(type) {
+	case *NutritionIntake:
+		for i := range v.Composition {
+			w.foodComposition(it, &v.Composition[i])
+		}
+	case *MedicationStatement:
+		if g := v.TreatmentGoal; g != nil {
+			w.treatmentGoal(it, g)
 		}
 	}
+}
+
+func (w *rw) treatmentGoalID(it *item, g *TreatmentGoal) string {
+	return w.b.uuid("treatment-goal/" + it.e.common().SourceID + "/" + g.SourceID)
+}
+
+func (w *rw) treatmentGoal(it *item, g *TreatmentGoal) {
+	id := w.treatmentGoalID(it, g)
+	w.entry(id, func() {
+		w.resourceHead("Goal", id, "Goal_Treatment_Goal", it.e.common())
+		w.identifierRI(id)
+		w.Prim("lifecycleStatus", g.LifecycleStatus)
+		w.concept("description", g.Description.Codings, g.Description.Text)
+		w.ref("subject", w.b.patientID)
+		w.End()
+	})
+}
+
+func (w *rw) medication(m *Medication) {
+	id := w.b.uuid("medication/" + m.SourceID)
+	w.entry(id, func() {
+		w.resourceHead("Medication", id, "Medication", nil)
+		w.identifierRI(id)
+		w.concept("code", m.Code.Codings, m.Code.Text)
+		w.End()
+	})
 }
 
 func (w *rw) icfCategory(vs map[string]string, code string) {
@@ -846,6 +877,109 @@ func (w *rw) resource(it *item) {
 		}
 		if v.Name != nil {
 			w.humanName(v.Name)
+		}
+		w.End()
+	case *MedicationStatement:
+		w.resourceHead("MedicationStatement", it.id, "MedicationStatement_Medication_Information", c)
+		if g := v.TreatmentGoal; g != nil {
+			w.Start("extension", "url", extPertainsToGoal)
+			w.ref("valueReference", w.treatmentGoalID(it, g))
+			w.End()
+		}
+		w.identifierRI(it.id)
+		w.Prim("status", v.Status)
+		w.ref("medicationReference", b.uuid("medication/"+v.Medication))
+		w.ref("subject", b.patientID)
+		if v.Effective != nil {
+			w.timing("effective", *v.Effective)
+		}
+		w.ref("informationSource", b.patientID)
+		w.note(c.Note)
+		if d := strings.TrimSpace(v.Dosage); d != "" {
+			w.Start("dosage")
+			w.Prim("text", d)
+			w.End()
+		}
+		w.End()
+	case *MedicationIntake:
+		w.resourceHead("MedicationAdministration", it.id, "MedicationAdministration_Medication_Intake", c)
+		if v.Statement != "" {
+			w.Start("extension", "url", extReference)
+			w.ref("valueReference", b.uuid(string(KindMedicationStatement)+"/"+v.Statement))
+			w.End()
+		}
+		w.identifierRI(it.id)
+		w.Prim("status", "completed")
+		w.ref("medicationReference", b.uuid("medication/"+v.Medication))
+		w.ref("subject", b.patientID)
+		w.timing("effective", v.Effective)
+		if c.RecordedBy.Kind == "" || c.RecordedBy.Kind == ActorPatient {
+			w.Start("performer")
+			w.ref("actor", b.patientID)
+			w.End()
+		}
+		w.note(c.Note)
+		w.Start("dosage")
+		w.ucum("dose", &v.Dose)
+		w.End()
+		w.End()
+	case *CarePlan:
+		w.resourceHead("CarePlan", it.id, "CarePlan", c)
+		w.identifierRI(it.id)
+		w.Prim("status", v.Status)
+		w.Prim("intent", "plan")
+		w.text("title", v.Title)
+		w.ref("subject", b.patientID)
+		if c.RecordedBy.Kind == "" || c.RecordedBy.Kind == ActorPatient {
+			w.ref("author", b.patientID)
+		}
+		for _, g := range v.Goals {
+			w.ref("goal", b.uuid(string(g.Kind)+"/"+g.SourceID))
+		}
+		w.note(c.Note)
+		w.End()
+	case *Appointment:
+		w.resourceHead("Appointment", it.id, "Appointment", c)
+		w.identifierRI(it.id)
+		w.Prim("status", v.Status)
+		if v.Start != nil && v.End != nil {
+			w.dateTime("start", *v.Start)
+			w.dateTime("end", *v.End)
+		}
+		w.text("comment", v.Comment)
+		participant := func(id string) {
+			w.Start("participant")
+			w.ref("actor", id)
+			w.Prim("status", "accepted")
+			w.End()
+		}
+		participant(b.patientID)
+		for _, r := range v.Participants {
+			participant(b.uuid(string(r.Kind) + "/" + r.SourceID))
+		}
+		w.End()
+	case *Encounter:
+		w.resourceHead("Encounter", it.id, "Encounter", c)
+		w.identifierRI(it.id)
+		w.Prim("status", v.Status)
+		w.Start("class")
+		w.Prim("system", "http://terminology.hl7.org/CodeSystem/v3-ActCode")
+		w.Prim("version", "2018-08-12")
+		w.Prim("code", v.Class)
+		w.Prim("display", encounterClass[v.Class])
+		w.End()
+		w.ref("subject", b.patientID)
+		for _, r := range v.Participants {
+			w.Start("participant")
+			w.ref("individual", b.uuid(string(r.Kind)+"/"+r.SourceID))
+			w.End()
+		}
+		w.Start("period")
+		w.dateTime("start", v.Period.Start)
+		w.dateTime("end", v.Period.End)
+		w.End()
+		if v.ServiceProvider != "" {
+			w.ref("serviceProvider", b.uuid(string(KindOrganization)+"/"+v.ServiceProvider))
 		}
 		w.End()
 	case *Attachment:

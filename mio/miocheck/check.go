@@ -39,6 +39,7 @@ func (f Finding) String() string {
 // StructureDefinitions (differentials) and hand-coded invariants.
 type Checker struct {
 	sds map[string]*structureDef
+	vss map[string]*valueSet
 }
 
 type bundleCtx struct {
@@ -510,6 +511,11 @@ func (r *run) applyElements(sd *structureDef, res *node, entry int, prof string,
 					}
 					if !okType {
 						r.add(entry, prof, e.id, "type", "type %s not allowed", typ)
+					}
+				}
+				if e.binding != "" {
+					if vs := r.c.valueSet(e.binding); vs != nil && vs.complete && !vs.contains(n) {
+						r.add(entry, prof, e.id, "binding", "code not in the required ValueSet %s", e.binding)
 					}
 				}
 				if ctx != nil && len(e.targets) > 0 {

@@ -157,6 +157,46 @@ var mutations = []mutation{
 		id := d.Root().SelectElement("identifier").Copy()
 		c.InsertChildAt(c.SelectElement("status").Index(), id)
 	}},
+	{name: "Condition without recorder", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "Condition_Problem|1.1.0")
+		r.RemoveChild(r.SelectElement("recorder"))
+	}},
+	{name: "Condition category outside Problem_Type", str: rep(`<code value="64572001">`, `<code value="73211009">`)},
+	{name: "MedicationAdministration status in-progress", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "MedicationAdministration_Medication_Intake|1.1.0")
+		r.SelectElement("status").CreateAttr("value", "in-progress")
+	}},
+	{name: "MedicationStatement with medicationCodeableConcept", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "MedicationStatement_Medication_Information|1.1.0")
+		m := r.SelectElement("medicationReference")
+		cc := etree.NewElement("medicationCodeableConcept")
+		cc.CreateElement("text").CreateAttr("value", "Metformin")
+		r.InsertChildAt(m.Index(), cc)
+		r.RemoveChild(m)
+	}},
+	{name: "Food_Composition_Types with effectiveDateTime", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "Food_Composition_Types|1.1.0")
+		e := etree.NewElement("effectiveDateTime")
+		e.CreateAttr("value", "2024-04-12T12:30:00+02:00")
+		r.InsertChildAt(r.SelectElement("valueQuantity").Index(), e)
+	}},
+	{name: "PractitionerRole without organization", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "PractitionerRole|1.1.0")
+		r.RemoveChild(r.SelectElement("organization"))
+	}},
+	{name: "Appointment participant needs-action", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "Appointment|1.1.0")
+		r.SelectElement("participant").SelectElement("status").CreateAttr("value", "needs-action")
+	}},
+	{name: "section ziele lists a Goal_Treatment_Goal", tree: func(d *etree.Document) {
+		tg := resourceByProfile(d, "Goal_Treatment_Goal|1.1.0")
+		id := tg.SelectElement("id").SelectAttrValue("value", "")
+		for _, s := range d.FindElements("//Composition/section") {
+			if s.SelectElement("title").SelectAttrValue("value", "") == "Ziele" {
+				s.SelectElement("entry").SelectElement("reference").CreateAttr("value", "urn:uuid:"+id)
+			}
+		}
+	}},
 	{name: "period start after end", str: rep(`<start value="2024-04-01T00:00:00+02:00">`, `<start value="2024-05-02T00:00:00+02:00">`)},
 	{name: "event outside period", str: rep(`2024-04-02T07:30:00+02:00`, `2024-03-02T07:30:00+01:00`)},
 }

@@ -26,6 +26,7 @@ type element struct {
 	targets   []string // type.targetProfile
 	slicing   []discriminator
 	rules     string
+	binding   string // required ValueSet canonical
 }
 
 type structureDef struct {
@@ -69,6 +70,10 @@ func loadSD(n *node) *structureDef {
 				for _, p := range c.all("targetProfile") {
 					e.targets = append(e.targets, p.value)
 				}
+			case c.name == "binding":
+				if c.val("strength") == "required" {
+					e.binding = c.val("valueSet")
+				}
 			case c.name == "slicing":
 				for _, d := range c.all("discriminator") {
 					e.slicing = append(e.slicing, discriminator{d.val("type"), d.val("path")})
@@ -96,7 +101,7 @@ func attrID(en *node) string { return en.id }
 // Load reads every StructureDefinition (FHIR XML) below dataDir and
 // returns a Checker. The MIO DiGA 1.1.0 profiles must be present.
 func Load(dataDir string) (*Checker, error) {
-	c := &Checker{sds: map[string]*structureDef{}}
+	c := &Checker{sds: map[string]*structureDef{}, vss: map[string]*valueSet{}}
 	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -104,10 +109,14 @@ func Load(dataDir string) (*Checker, error) {
 		if d.IsDir() {
 			return nil
 		}
-		if strings.HasSuffix(path, ".json") && strings.Contains(filepath.Base(path), "_PR_") {
+		if strings.HasSuffix(path, ".json") && (strings.Contains(filepath.Base(path), "_PR_") || strings.Contains(filepath.Base(path), "_VS_")) {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return err
+			}
+			if vs := loadJSONValueSet(data); vs != nil {
+				c.addVS(vs)
+				return nil
 			}
 			if sd, err := loadJSONSD(data); err == nil && sd != nil {
 				c.sds[sd.url] = sd
@@ -126,6 +135,10 @@ func Load(dataDir string) (*Checker, error) {
 		}
 		defer f.Close()
 		n, err := parse(f)
+		if err == nil && n != nil && n.name == "ValueSet" {
+			c.addVS(loadXMLValueSet(n))
+			return nil
+		}
 		if err != nil || n == nil || n.name != "StructureDefinition" {
 			return nil
 		}
@@ -158,4 +171,11 @@ func (sd *structureDef) lookup(id string) *element {
 		return sd.base.byID[id]
 	}
 	return nil
+}
+
+func (c *Checker) addVS(vs *valueSet) {
+	c.vss[vs.url] = vs
+	if base := strings.Split(vs.url, "|")[0]; c.vss[base] == nil {
+		c.vss[base] = vs
+	}
 }

@@ -61,6 +61,13 @@ func loadJSONSD(data []byte) (*structureDef, error) {
 			e.profiles = append(e.profiles, t.Profile...)
 			e.targets = append(e.targets, t.TargetProfile...)
 		}
+		var binding struct{ Strength, ValueSet string }
+		if raw, ok := m["binding"]; ok {
+			_ = json.Unmarshal(raw, &binding)
+			if binding.Strength == "required" {
+				e.binding = binding.ValueSet
+			}
+		}
 		var slicing struct {
 			Discriminator []struct{ Type, Path string } `json:"discriminator"`
 			Rules         string                        `json:"rules"`
