@@ -234,7 +234,10 @@ func TestMutations(t *testing.T) {
 			}
 			findings := c.Check(bytes.NewReader(doc))
 			if m.xsd {
-				if _, ok := miotest.RunSchema(t, doc); ok && len(findings) == 0 {
+				if len(findings) > 0 {
+					return
+				}
+				if _, ok := miotest.RunSchema(t, doc); ok {
 					t.Fatal("neither the XSD nor the checker catches this mutation")
 				}
 				return
