@@ -85,7 +85,8 @@
 // previous key pairs kept for roll-over), a [DirectoryProvider] and a
 // [KeyListProvider] ([ParseKeyList] reads the ITSG "annahme-rsa4096.key"
 // list, A2.7; [KeyList.EncryptionCert] picks the certificate of a clearing
-// IK valid now with the latest NotBefore). [Client.ValidateCode] then
+// IK valid now with the latest NotBefore; [NewKeyListUpdater] keeps it
+// current with the same [Updater] as the directory). [Client.ValidateCode] then
 // (A2.5–A2.9, A3 item 4):
 //
 //  1. refuses test codes unless Config.AllowTestCodes (they go as TDFC0 via
@@ -126,7 +127,9 @@
 // deadline) only when nothing was sent, on HTTP 429/502/503/504 or on FEH
 // 201/202; a circuit breaker per endpoint URL opens after 5 consecutive
 // Transient or OutcomeUnknown exchanges for 60 s and lets one trial
-// through. Every HTTP exchange yields an [Exchange] protocol record (TA
+// through; at most Config.MaxConcurrentPerEndpoint exchanges (default 128)
+// are in flight per endpoint, which bounds memory under bursts. Every HTTP
+// exchange yields an [Exchange] protocol record (TA
 // §4.4), on success in CodeCheck.Exchanges, on failure via [ExchangesOf].
 // [Client.SubmitInvoice] sends a ready XRechnung via EDRE0/TDRE0 over the
 // same path and returns the decrypted, verified answer ([InvoiceAnswer]);
