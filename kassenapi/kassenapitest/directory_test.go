@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/digakit/digakit/kassenapi"
 )
 
@@ -173,6 +175,7 @@ func TestDirectoryServerFaults(t *testing.T) {
 }
 
 func TestStartDirectoryServerWithoutTB(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // runs after s.Close
 	s, err := StartDirectoryServer(DirectoryServerOptions{})
 	if err != nil {
 		t.Fatal(err)
