@@ -15,7 +15,13 @@
 //     [RespiratoryRate], [OxygenSaturation], [HeadCircumference],
 //     [BloodPressure], [Glucose]), [FreeObservation], [DiaryEntry],
 //     [QuestionnaireResponse] with its [QuestionnaireDef], [Score],
-//     [Activity], [Goal] and [Attachment] (a PDF as DocumentReference).
+//     [FunctionalAssessment], [Activity], [LifeStyleFactor],
+//     [EnvironmentalFactor], [NutritionIntake] (with [FoodComposition]
+//     members), [Problem], [Allergy], [MedicationStatement] (with a
+//     [TreatmentGoal]) and [MedicationIntake] referencing shared
+//     [Medication]s, [Goal], [CarePlan], [Appointment], [Encounter],
+//     [Attachment] (a PDF as DocumentReference) and the contacts
+//     [Practitioner], [PractitionerRole], [RelatedPerson], [Organization].
 //     The same model is readable as JSON with [DecodeExport] (spec §3.9;
 //     examples in testdata/export) and is what "digakit mio build" reads.
 //  2. [Build] validates everything first and returns all problems at once
@@ -62,20 +68,15 @@
 //
 // # Coverage
 //
-// Built: Bundle, Composition (all 14 sections and the vital-sign
-// sub-section are defined; sections are emitted when entries exist),
-// Patient, Device_DIGA, DeviceDefinition_DIGA, Organization_Manufacturer,
-// Device, DeviceDefinition, Provenance, the nine vital-sign profiles,
-// Observation_Free, Observation_Diary_Entry, Questionnaire,
-// QuestionnaireResponse, Observation_Score_or_Assessment_by_Scale,
-// Procedure_Activity, Goal and DocumentReference. Not yet built (the
-// package returns [ErrUnsupported] for Export.Medications and has no entry
-// types for them): Observation_Functional_Assessment,
-// Observation_Life_Style_Factor, Observation_Environmental_Factor,
-// Observation_Nutrition_Intake (+ Food_Composition_Types),
-// Condition_Problem, AllergyIntolerance, MedicationStatement,
-// MedicationAdministration, Medication, Goal_Treatment_Goal, CarePlan,
-// Appointment, Encounter, Practitioner, PractitionerRole, RelatedPerson,
-// Organization. The streaming EntrySource input is declared but not yet
-// accepted by Build.
+// All 44 profiles of kbv.mio.diga 1.1.0 are built (testdata/export/
+// complete.json exercises every one; its golden passes the R4 XSD and
+// mio/miocheck). Entries linked by references (diary and factor members,
+// score derivedFrom, practitioner roles, recorders, intake → statement,
+// care plan → goals, appointment/encounter participants) form clusters
+// that travel together; measuring devices, questionnaires and
+// medications are shared resources repeated in each document that needs
+// them. Not yet implemented from spec §3.2: the streaming EntrySource
+// input, ProvenancePerEntry, PartitionCalendarMonth, narratives and the
+// Spec registry type for future MIO versions (the 1.1.0 tables live in
+// diga110.go).
 package mio
