@@ -594,3 +594,38 @@ func (s *Service) MirrorAudit(ctx context.Context, limit int) (int, error) {
 	}
 	return len(done), nil
 }
+
+// AccountRedemption is one redemption of an account, as listed to its
+// owner: never the code or its digest.
+type AccountRedemption struct {
+	RedeemedAt  time.Time
+	VEID        string
+	ServiceDay  kassenapi.Date
+	AccessUntil kassenapi.Date
+	State       string // "active"
+}
+
+// Redemptions lists the activations of an account, newest first, with
+// the VE-ID and service day from the billing database.
+func (s *Service) Redemptions(ctx context.Context, accountID string) ([]AccountRedemption, error) {
+	as, err := s.cfg.Bindings.Activations(ctx, accountID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]AccountRedemption, 0, len(as))
+	for _, a := range as {
+		ar := AccountRedemption{RedeemedAt: a.At, AccessUntil: a.AccessUntil, State: string(BindingActive)}
+		if r, err := s.cfg.Billing.Redemption(ctx, []Digest{a.Digest}); err == nil && r != nil {
+			ar.VEID, ar.ServiceDay = r.VEID, r.ServiceDay
+		}
+		out = append(out, ar)
+	}
+	return out, nil
+}
+
+// ForgetAccount deletes the account's bindings (account deletion, end of
+// prescription). Billing rows stay, so the codes cannot be redeemed or
+// billed again.
+func (s *Service) ForgetAccount(ctx context.Context, accountID string) error {
+	return s.cfg.Bindings.ForgetAccount(ctx, accountID)
+}

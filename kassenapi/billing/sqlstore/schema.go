@@ -173,3 +173,31 @@ func BillingSchema(dialect string) []string {
 	}
 	return append(st, split(trig, "--")...)
 }
+
+// GooseMigration renders the schema of role ("main" or "billing") for
+// dialect as a goose SQL migration, the content of the refserver files
+// 00200_redemption.sql and 00200_billing.sql (a test keeps them equal).
+func GooseMigration(dialect, role string) string {
+	var st, drops []string
+	if role == "main" {
+		st = MainSchema(dialect)
+		drops = []string{"redemption_activations", "redemption_bindings"}
+	} else {
+		st = BillingSchema(dialect)
+		drops = []string{"billing_protocol_audit_pending", "billing_protocol", "billing_invoices", "billing_series", "billing_redemptions"}
+	}
+	var b strings.Builder
+	b.WriteString("-- Generated from kassenapi/billing/sqlstore (" + role + ", " + dialect + "); do not edit.\n")
+	b.WriteString("-- +goose Up\n")
+	for _, s := range st {
+		b.WriteString("-- +goose StatementBegin\n" + s + ";\n-- +goose StatementEnd\n")
+	}
+	b.WriteString("\n-- +goose Down\n")
+	if role != "main" && dialect == Postgres {
+		b.WriteString("DROP FUNCTION IF EXISTS billing_protocol_append_only() CASCADE;\n")
+	}
+	for _, d := range drops {
+		b.WriteString("DROP TABLE IF EXISTS " + d + ";\n")
+	}
+	return b.String()
+}
