@@ -8,9 +8,28 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/digakit/digakit/mio/miocheck"
+	"github.com/digakit/digakit/mio/miotest"
 )
+
+var (
+	fuzzCheckerOnce sync.Once
+	fuzzCheckerVal  *miocheck.Checker
+)
+
+// fuzzChecker loads the profile checker once, or returns nil without data.
+func fuzzChecker() *miocheck.Checker {
+	fuzzCheckerOnce.Do(func() {
+		if dir, err := miotest.DataDir(); err == nil {
+			fuzzCheckerVal, _ = miocheck.Load(dir)
+		}
+	})
+	return fuzzCheckerVal
+}
 
 // FuzzExportJSON feeds arbitrary bytes as a JSON export file: decoding and
 // building never panic, and every input either yields a
@@ -66,8 +85,13 @@ func FuzzExportJSON(f *testing.F) {
 					t.Fatalf("not well-formed: %v", err)
 				}
 			}
-			if bytes.Contains(b, []byte("\uFFFD")) {
+			if bytes.Contains(b, []byte("\uFFFD")) && !bytes.Contains(data, []byte("\uFFFD")) && !bytes.Contains(data, []byte(`\ufffd`)) && !bytes.Contains(data, []byte(`\uFFFD`)) {
 				t.Fatal("encoder replaced an invalid character")
+			}
+			if c := fuzzChecker(); c != nil {
+				if f := c.Check(bytes.NewReader(b)); len(f) > 0 {
+					t.Fatalf("miocheck findings on builder output: %v", f)
+				}
 			}
 		}
 	})
