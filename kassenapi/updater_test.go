@@ -473,3 +473,31 @@ func TestUpdaterUpdateStep(t *testing.T) {
 		t.Error("config without Parse accepted")
 	}
 }
+
+// TestUpdaterSlowBodyTimeout: a server that stalls mid-body hits the
+// client timeout; the old snapshot stays.
+func TestUpdaterSlowBodyTimeout(t *testing.T) {
+	srv := kassenapitest.NewDirectoryServer(t, kassenapitest.DirectoryServerOptions{SlowDelay: 5 * time.Second})
+	client := srv.Client()
+	client.Timeout = 200 * time.Millisecond
+	u, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{URL: srv.ZIPURL(), HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if err := u.Update(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	good := u.Current()
+	srv.SetEntries(kassenapitest.DefaultDirectoryEntries("neu.kasse.example", "b.kasse.example"))
+	srv.SetFault(kassenapitest.DirectorySlowBody)
+	err = u.Update(t.Context())
+	var fe *kassenapi.FetchError
+	if !errors.As(err, &fe) || fe.Status != 0 || u.Current() != good {
+		t.Fatalf("slow body: %v", err)
+	}
+	srv.SetFault(kassenapitest.DirectoryOK)
+	if err := u.Update(t.Context()); err != nil || u.Current() == good {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
