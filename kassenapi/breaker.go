@@ -22,6 +22,8 @@ type breakerState struct {
 }
 
 // breakers holds one breaker per endpoint URL. Safe for concurrent use.
+//
+// REQ: kassenapi-spec:A3
 type breakers struct {
 	mu     sync.Mutex
 	policy BreakerPolicy
@@ -81,4 +83,13 @@ func (b *breakers) report(url string, class ErrorClass, now time.Time) {
 		return
 	}
 	s.failures = 0
+}
+
+// abandon ends a trial without judging the endpoint (the caller gave up).
+func (b *breakers) abandon(url string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.m[url]; s != nil {
+		s.trial = false
+	}
 }

@@ -226,6 +226,8 @@ func New(cfg Config) (*Client, error) {
 // identity's certificate and chain as client certificate (a leaf-only
 // chain gets unknown_ca), system roots plus extra, HTTP/1.1, dial and TLS
 // handshake timeouts of 10 s.
+//
+// REQ: kassenapi-spec:A2.5
 func NewHTTPClient(id *Identity, extraRoots []*x509.Certificate) (*http.Client, error) {
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
@@ -258,6 +260,8 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // Exchange is the protocol record of one HTTP exchange (TA §4.4); retries
 // produce several. It contains the Code (redacted when printed).
+//
+// REQ: kassenapi-spec:A3, GKV-TA:4.4
 type Exchange struct {
 	At            time.Time
 	Duration      time.Duration
@@ -297,6 +301,8 @@ type CodeCheck struct {
 // error or ErrTestCodeNotAllowed. A test code (77…) is checked with TDFC0
 // via Config.TestPrefix and only when AllowTestCodes is set. Use
 // ExchangesOf(err) for the protocol records of a failure.
+//
+// REQ: kassenapi-spec:A3, kassenapi-spec:A4
 func (c *Client) ValidateCode(ctx context.Context, code Code) (*CodeCheck, error) {
 	if code.IsTest() {
 		if !c.cfg.AllowTestCodes {
@@ -466,7 +472,12 @@ func (c *Client) do(ctx context.Context, s exchangeSpec) exchangeResult {
 		return finish(&TransportError{URL: e.URL, Class: ClassTransient, Err: errors.New("circuit breaker open")})
 	}
 	r := c.roundTrip(ctx, s, &res)
-	c.breakers.report(e.URL, ClassOf(r.err), c.cfg.Clock())
+	if ctx.Err() != nil {
+		// The caller cancelled: says nothing about the endpoint.
+		c.breakers.abandon(e.URL)
+	} else {
+		c.breakers.report(e.URL, ClassOf(r.err), c.cfg.Clock())
+	}
 	return finish(r.err)
 }
 
@@ -645,6 +656,8 @@ func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
 
 // retryable reports whether a code check may be retried after err (spec
 // A3 "Client retries"): nothing sent, HTTP 429/502/503/504, FEH 201/202.
+//
+// REQ: kassenapi-spec:A3
 func retryable(err error) bool {
 	var te *TransportError
 	if errors.As(err, &te) {

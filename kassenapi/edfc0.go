@@ -43,6 +43,8 @@ var (
 // in UTF-8 with an XML declaration (spec A2.8): absender and
 // IK_DiGA_Hersteller = manufacturerIK, empfaenger and IK_Krankenkasse =
 // insurerIK (Kostentraegerkennung).
+//
+// REQ: kassenapi-spec:A2.8
 func BuildCheckRequest(procedure, manufacturerIK, insurerIK, digaID string, code Code) ([]byte, error) {
 	switch {
 	case procedure != ProcedureCheck && procedure != ProcedureCheckTest:
@@ -99,6 +101,8 @@ type CheckMessage struct {
 // warning, v1/v2/v3 namespaces are read and a namespace/version mismatch
 // is a warning. Structural rules (DFC0-PF-1/2/3) are checked here; the
 // values are checked by the caller. Errors are *ProtocolError.
+//
+// REQ: kassenapi-spec:A2.8, kassenapi-spec:A4
 func ParseCheckMessage(b []byte) (*CheckMessage, error) {
 	perr := func(format string, a ...any) error {
 		return &ProtocolError{Reason: fmt.Sprintf(format, a...), Class: ClassOutcomeUnknown}

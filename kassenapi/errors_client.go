@@ -112,6 +112,8 @@ func severity(c ErrorClass) int {
 // refused it. errors.Is matches ErrCodeExpired (100), ErrCodeCancelled
 // (101), ErrCodeNotFound (102), ErrRequestRejected (200) and
 // ErrInsurerUnavailable (201/202).
+//
+// REQ: kassenapi-spec:A2.9
 type InsurerError struct {
 	Infos     []FehlerInfo
 	Class     ErrorClass
@@ -271,6 +273,8 @@ func (e *ConfigError) ErrorClass() ErrorClass { return ClassConfig }
 // ClassOf returns the class of any error of this package: Rejected for
 // code errors found locally and unknown prefixes, Transient for a missing
 // directory, the carried class otherwise.
+//
+// REQ: kassenapi-spec:A2.9
 func ClassOf(err error) ErrorClass {
 	if err == nil {
 		return ClassNone

@@ -32,6 +32,8 @@ type InvoiceAnswer struct {
 // retries only when nothing was sent; all other retries belong to the
 // billing worker, which owns the idempotency key. Errors carry the
 // exchanges (ExchangesOf).
+//
+// REQ: kassenapi-spec:A3
 func (c *Client) SubmitInvoice(ctx context.Context, s InvoiceSubmission) (*InvoiceAnswer, error) {
 	proc := ProcedureInvoice
 	if s.Test {

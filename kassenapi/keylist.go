@@ -57,6 +57,8 @@ func IKOf(c *x509.Certificate) string {
 // blank lines and stray PEM armour are tolerated (spec A2.7). A block that
 // is not base64 or DER, or has no OU=IK…, is skipped with a problem (spec
 // A4). The file is rejected when no certificate is usable.
+//
+// REQ: kassenapi-spec:A2.7
 func ParseKeyList(b []byte) (*KeyList, []EntryProblem, error) {
 	if len(b) > MaxKeyListSize {
 		return nil, nil, fmt.Errorf("kassenapi: key list larger than %d bytes", MaxKeyListSize)
@@ -158,6 +160,8 @@ func (k *KeyList) ByIssuerSerial(rawIssuer []byte, serial *big.Int) *x509.Certif
 // EncryptionCert returns the certificate of ik valid at `at` with the
 // latest NotBefore (not the last one in the file; spec A2.7), or
 // ErrNoCertificate.
+//
+// REQ: kassenapi-spec:A2.7
 func (k *KeyList) EncryptionCert(ik string, at time.Time) (*x509.Certificate, error) {
 	var best *x509.Certificate
 	for _, c := range k.ForIK(ik) {
@@ -201,6 +205,8 @@ type Identity struct {
 // certificates (a .p7c in DER or PEM, or PEM CERTIFICATE blocks). The
 // end-entity certificate is the one whose public key matches the key; its
 // subject must carry OU=IK<ik>.
+//
+// REQ: kassenapi-spec:A2.7
 func LoadIdentity(keyPEM, certs []byte) (*Identity, error) {
 	key, err := parsePrivateKey(keyPEM)
 	if err != nil {

@@ -98,6 +98,8 @@ type KeyListUpdaterConfig struct {
 // NewKeyListUpdater returns an Updater for the ITSG key list (spec A3 item
 // 3: refresh daily with the same updater as the directory). The result
 // satisfies Config.Keys, including the on-demand Refresh.
+//
+// REQ: kassenapi-spec:A3
 func NewKeyListUpdater(ctx context.Context, cfg KeyListUpdaterConfig) (*Updater[*KeyList], error) {
 	src := cfg.Source
 	if src == nil {

@@ -29,6 +29,8 @@ const maxParts = 16
 // buildMultipart returns the request body (fields in the order of spec
 // A2.5, nutzdaten raw with filename and application/octet-stream) and its
 // Content-Type. The body is buffered so that Content-Length is set.
+//
+// REQ: kassenapi-spec:A2.5
 func buildMultipart(sender, receiver, procedure string, payload []byte, filename string) ([]byte, string, error) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -74,6 +76,8 @@ type Reply struct {
 // body starting with 0x30 taken as the CMS itself (warning). An empty
 // body, an HTML or text page and a reply without nutzdaten are
 // *ProtocolError (class OutcomeUnknown).
+//
+// REQ: kassenapi-spec:A2.5, kassenapi-spec:A4
 func ParseReply(contentType string, body []byte) (*Reply, error) {
 	perr := func(reason string, raw []byte) error {
 		return &ProtocolError{Reason: reason, Raw: printablePrefix(raw), Class: ClassOutcomeUnknown}

@@ -44,6 +44,8 @@ type node struct {
 }
 
 // parseBER decodes exactly one value that must fill all of b.
+//
+// REQ: kassenapi-spec:A2.6
 func parseBER(b []byte) (*node, error) {
 	if len(b) > MaxInput {
 		return nil, fmt.Errorf("%w: input of %d bytes exceeds %d", errBER, len(b), MaxInput)

@@ -254,6 +254,8 @@ func (r rid) matches(cert *x509.Certificate) bool {
 
 // Decrypt opens ContentInfo(EnvelopedData) in DER or BER with the first
 // recipient whose certificate matches a KeyTransRecipientInfo.
+//
+// REQ: kassenapi-spec:A2.6
 func Decrypt(msg []byte, recipients []Recipient) ([]byte, *Envelope, error) {
 	envNode, err := contentInfo(msg, OIDEnvelopedData)
 	if err != nil {
@@ -700,6 +702,8 @@ type Opened struct {
 // Open decrypts msg with one of recipients and verifies the inner
 // SignedData against trusted per mode (SECON: decrypt, then verify). A
 // structurally broken message is an error in every mode.
+//
+// REQ: kassenapi-spec:A2.6
 func Open(msg []byte, recipients []Recipient, trusted []*x509.Certificate, mode VerifyMode) (*Opened, error) {
 	pt, env, err := Decrypt(msg, recipients)
 	if err != nil {

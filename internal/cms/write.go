@@ -290,6 +290,8 @@ func Encrypt(plaintext []byte, recipient *x509.Certificate, opts *EncryptOptions
 
 // Seal signs content with key/cert and encrypts the resulting SignedData
 // to recipient (SECON order: sign, then encrypt).
+//
+// REQ: kassenapi-spec:A2.6
 func Seal(content []byte, key crypto.Signer, cert, recipient *x509.Certificate, sopts *SignOptions, eopts *EncryptOptions) ([]byte, error) {
 	signed, err := Sign(content, key, cert, sopts)
 	if err != nil {

@@ -185,6 +185,8 @@ type Call struct {
 // client certificates, real SECON crypto both ways, the pseudo codes, a
 // code registry, fault switches and call accounting (spec A5). It is safe
 // for concurrent use.
+//
+// REQ: kassenapi-spec:A5
 type Server struct {
 	opts    Options
 	pki     *PKI

@@ -37,6 +37,8 @@ type Party struct {
 // PKI is a generated test PKI in the shape of the ITSG trust center: a root,
 // an issuing CA, PSS-signed end-entity certificates without KeyUsage and
 // with OU=IK<ik> (spec A2.7, A5).
+//
+// REQ: kassenapi-spec:A5
 type PKI struct {
 	Root, CA *Party
 	// Manufacturer is the manufacturer's current identity; Previous its
