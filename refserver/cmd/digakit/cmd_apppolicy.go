@@ -175,6 +175,15 @@ func runAppPolicySet(ctx context.Context, e *env, args []string) int {
 	if !p.Valid() {
 		return e.fail(exitUsage, "app-policy set: --platform must be ios, android or web")
 	}
+	changes := 0
+	for _, k := range []string{"minimum", "recommended", "blocked", "grace", "grace-until", "critical", "store-url", "advisory-id", "message-key"} {
+		if given[k] {
+			changes++
+		}
+	}
+	if changes == 0 {
+		return e.fail(exitUsage, "app-policy set: nothing to change (give --minimum, --recommended, --blocked, a grace flag, --store-url, --advisory-id or --message-key)")
+	}
 	n := 0
 	for _, k := range []string{"grace", "grace-until", "critical"} {
 		if given[k] {

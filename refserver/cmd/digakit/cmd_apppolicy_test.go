@@ -68,6 +68,7 @@ func TestAppPolicyErrors(t *testing.T) {
 		{[]string{"app-policy"}, exitUsage, "missing subcommand"},
 		{[]string{"app-policy", "set", "--data", data, "--minimum", "1.0.0"}, exitUsage, "--platform"},
 		{[]string{"app-policy", "set", "--data", data, "--platform", "windows"}, exitUsage, "--platform"},
+		{[]string{"app-policy", "set", "--data", data, "--platform", "ios"}, exitUsage, "nothing to change"},
 		{[]string{"app-policy", "set", "--data", data, "--platform", "ios", "--minimum", "v1.2"}, exitInvalid, "minimum_version"},
 		{[]string{"app-policy", "set", "--data", data, "--platform", "ios", "--minimum", "2.0.0", "--recommended", "1.0.0"}, exitInvalid, "recommended_version"},
 		{[]string{"app-policy", "set", "--data", data, "--platform", "ios", "--blocked", "1.2"}, exitInvalid, "blocked_versions"},

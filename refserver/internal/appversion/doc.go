@@ -67,6 +67,15 @@
 // version_unparseable or missing_version for a bad version, 400
 // invalid-platform for an unknown platform.
 //
+// # Admin API
+//
+// [Gate.AdminHandler] serves GET /admin/v1/app-policies and
+// PUT /admin/v1/app-policies/{platform} for the admin listener (role
+// operator; authentication is the caller's): strict JSON bodies (unknown
+// or duplicate members rejected, 16 KiB cap), 400 invalid-policy naming
+// the member, 409 on a concurrent change, and the stored policy is
+// installed in the gate at once.
+//
 // # Wiring
 //
 //	gate, err := appversion.New(appversion.Config{
@@ -79,4 +88,8 @@
 //	go gate.Watch(ctx, 30*time.Second, logErr)         // CLI changes reach the server
 //	mux.Handle("GET /v1/app-versions", gate.Handler())
 //	api := gate.Middleware(mux)
+//	adm, _ := gate.AdminHandler(appversion.AdminConfig{Store: st, Actor: operatorID,
+//		IsConflict: func(err error) bool { return errors.Is(err, sqlstore.ErrConcurrentChange) }})
+//	adminMux.Handle("/admin/v1/app-policies", requireRole("operator", adm))
+//	adminMux.Handle("/admin/v1/app-policies/", requireRole("operator", adm))
 package appversion

@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,4 +192,55 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// TestAdminHandlerOnStore: the admin API on the real store; 10
+// concurrent PUTs answer 200 or 409 only, and the history holds exactly
+// the 200s.
+func TestAdminHandlerOnStore(t *testing.T) {
+	eachMainDB(t, func(t *testing.T, db *store.DB) {
+		st := New(db.DB, Config{})
+		g, err := appversion.New(appversion.Config{Source: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := g.AdminHandler(appversion.AdminConfig{Store: st,
+			IsConflict: func(err error) bool { return errors.Is(err, ErrConcurrentChange) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[int]int{}
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequestWithContext(t.Context(), "PUT", srv.URL+"/admin/v1/app-policies/web",
+					strings.NewReader(`{"minimum_version":"2.`+itoa(i)+`.0"}`))
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = resp.Body.Close()
+				mu.Lock()
+				codes[resp.StatusCode]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if codes[200]+codes[409] != 10 || codes[200] == 0 {
+			t.Fatalf("codes %v", codes)
+		}
+		hist, err := st.History(t.Context(), appversion.Web)
+		if err != nil || len(hist) != codes[200] {
+			t.Fatalf("history %d, 200s %d, err %v", len(hist), codes[200], err)
+		}
+		if hist[len(hist)-1].ChangedBy != "admin" {
+			t.Fatalf("actor %q", hist[len(hist)-1].ChangedBy)
+		}
+	})
 }
