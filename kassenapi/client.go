@@ -290,7 +290,8 @@ type CodeCheck struct {
 	ServiceDay Date   // Tag der Leistungserbringung
 	Warnings   []string
 	// RequestXML and ResponseXML contain the code: store them encrypted.
-	RequestXML, ResponseXML []byte
+	// They print redacted.
+	RequestXML, ResponseXML Sensitive
 	Exchanges               []Exchange
 }
 

@@ -3,6 +3,7 @@ package kassenapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -477,7 +478,15 @@ func TestRedaction(t *testing.T) {
 			fmt.Fprintf(&rendered, "%v|%s|%+v|%#v|", err, err, err, kassenapi.ExchangesOf(err))
 			lg.Info("check failed", "err", err, "exchanges", kassenapi.ExchangesOf(err))
 		} else {
-			fmt.Fprintf(&rendered, "%v|%+v|%s|%v|", res.Code, res.Exchanges, res.Code, res.Warnings)
+			fmt.Fprintf(&rendered, "%v|%+v|%s|%v|%v|%+v|%#v|", res.Code, res.Exchanges, res.Code, res.Warnings, res, res, res.ResponseXML)
+			if !strings.Contains(string(res.RequestXML), p) || strings.Contains(fmt.Sprintf("%s %q %x", res.RequestXML, res.RequestXML, res.RequestXML), p) {
+				t.Fatal("RequestXML must hold the code and print redacted")
+			}
+			if j, err := json.Marshal(res); err == nil {
+				rendered.Write(j)
+			} else {
+				t.Fatal(err)
+			}
 			lg.Info("check ok", "code", res.Code, "exchanges", res.Exchanges, "veid", res.VEID)
 		}
 		rendered.Write(tl.Bytes())

@@ -3,6 +3,9 @@ package kassenapi
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -314,3 +317,21 @@ func ExchangesOf(err error) []Exchange {
 	}
 	return nil
 }
+
+// Sensitive holds bytes that contain a Freischaltcode or health data (the
+// EDFC0 XML, an invoice answer). Printing it with any fmt verb, logging it
+// with slog or marshalling it to JSON shows only its length; use the bytes
+// directly ([]byte(s)) to store them, encrypted.
+type Sensitive []byte
+
+// String returns "[N bytes redacted]".
+func (s Sensitive) String() string { return fmt.Sprintf("[%d bytes redacted]", len(s)) }
+
+// Format prints the redacted form for every verb.
+func (s Sensitive) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// LogValue is the redacted form.
+func (s Sensitive) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON is the redacted form as a JSON string.
+func (s Sensitive) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }

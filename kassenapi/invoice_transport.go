@@ -22,7 +22,7 @@ type InvoiceSubmission struct {
 // InvoiceAnswer is the decrypted, verified answer to an invoice: the
 // insurer's report (VARL) or a FEH document. Package xrechnung parses it.
 type InvoiceAnswer struct {
-	Payload   []byte
+	Payload   Sensitive // prints redacted; []byte(Payload) for the bytes
 	Warnings  []string
 	Exchanges []Exchange
 }
