@@ -28,9 +28,11 @@
 // stop a client from offering, or a server from picking, TLS 1.3
 // ChaCha20 without fips140=on).
 //
-// The http.Server timeouts of spec §3.5 belong next to the configuration:
-// ReadHeaderTimeout 10 s (also the handshake deadline), ReadTimeout 30 s,
-// WriteTimeout 60 s, IdleTimeout 120 s, MaxHeaderBytes 32 KiB.
+// [Transport] wraps ClientConfig in an http.Transport with bounded
+// timeouts for outbound peers (O.TrdP_10). [ApplyServerDefaults] sets the
+// http.Server limits of spec §3.5: ReadHeaderTimeout 10 s (also the
+// handshake deadline), ReadTimeout 30 s, WriteTimeout 60 s, IdleTimeout
+// 120 s, MaxHeaderBytes 32 KiB.
 //
 // # Handshake failures
 //

@@ -522,3 +522,43 @@ func BenchmarkHandshake(b *testing.B) {
 		_ = c.Close()
 	}
 }
+
+func TestApplyServerDefaults(t *testing.T) {
+	hs := &http.Server{WriteTimeout: 5 * time.Second}
+	ApplyServerDefaults(hs)
+	if hs.ReadHeaderTimeout != 10*time.Second || hs.ReadTimeout != 30*time.Second || hs.WriteTimeout != 5*time.Second ||
+		hs.IdleTimeout != 120*time.Second || hs.MaxHeaderBytes != 32<<10 {
+		t.Fatalf("%+v", hs)
+	}
+}
+
+// TestTransportOverHTTP2: the outbound transport talks HTTP/2 to a
+// compat server with the test CA, and refuses a server outside its roots.
+func TestTransportOverHTTP2(t *testing.T) {
+	tc, err := ServerConfig(Compat, []tls.Certificate{pki.pair(t, "ecdsa")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := newTestServer(tc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hs.srv.Close()
+	url := fmt.Sprintf("https://localhost:%s/", hs.addr[strings.LastIndex(hs.addr, ":")+1:])
+	tr := Transport(Strict, pki.pool)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.TLS == nil || CheckState(Strict, *resp.TLS) != nil {
+		t.Fatalf("proto %s, tls %+v", resp.Proto, resp.TLS)
+	}
+	tr2 := Transport(Strict, x509.NewCertPool())
+	defer tr2.CloseIdleConnections()
+	if resp, err := (&http.Client{Transport: tr2}).Get(url); err == nil {
+		_ = resp.Body.Close()
+		t.Fatal("server outside the roots accepted")
+	}
+}
