@@ -52,7 +52,8 @@
 // [FaultKind] (latency, hang, accept-then-drop, empty body, no boundary,
 // HTML 502, HTTP statuses with Retry-After, FEH 201/202, wrong namespace,
 // bad encoding, wrong code or VE-ID, broken CMS, unknown signer, previous
-// certificate, unknown_ca), optionally for the next N calls only.
+// certificate, unknown_ca), optionally for the next N calls or one call
+// number only.
 // [Server.Calls] and [Server.CountFor] account for every request. The
 // test PKI ([PKI], [DefaultPKI]: RSA-2048 by default, RSA-4096 keys can be
 // passed in) has a root and an issuing CA in the ITSG shape, PSS-signed

@@ -133,6 +133,9 @@ type Fault struct {
 	// Times limits the fault to the next Times matching calls; 0 means
 	// until cleared.
 	Times int
+	// OnCall, when > 0, applies the fault only to the call with this
+	// 1-based number (counted over both endpoints, see Call.N).
+	OnCall int
 }
 
 // ClientAuthMode selects the TLS client-certificate policy.
@@ -171,7 +174,7 @@ type Options struct {
 
 // Call records one request the fake received.
 type Call struct {
-	N         int    // 1-based call number
+	N         int    // 1-based call number, in order of arrival
 	Endpoint  string // "A" or "B"
 	Procedure string
 	Code      kassenapi.Code // zero if none could be read
@@ -199,6 +202,7 @@ type Server struct {
 	closeMu sync.Once
 
 	mu         sync.Mutex
+	received   int // requests that reached the handler
 	codes      map[string]State
 	answered   map[string]bool
 	calls      []Call
@@ -427,14 +431,14 @@ func (s *Server) CountFor(code kassenapi.Code) int {
 
 // takeFault returns the fault for this call (code faults first) and
 // consumes one use.
-func (s *Server) takeFault(code string) Fault {
+func (s *Server) takeFault(code string, callNo int) Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, perCode := s.codeFaults[code], true
 	if f == nil {
 		f, perCode = s.fault, false
 	}
-	if f == nil {
+	if f == nil || f.OnCall > 0 && f.OnCall != callNo {
 		return Fault{}
 	}
 	out := *f
@@ -454,7 +458,6 @@ func (s *Server) takeFault(code string) Fault {
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.N = len(s.calls) + 1
 	s.calls = append(s.calls, c)
 }
 
@@ -510,7 +513,11 @@ func readRequest(r *http.Request, allowChunked bool) (*request, int, string) {
 }
 
 func (s *Server) serveDiGA(w http.ResponseWriter, r *http.Request, name, clearingIK string) {
-	call := Call{Endpoint: name, At: s.opts.Now()}
+	s.mu.Lock()
+	s.received++
+	callNo := s.received
+	s.mu.Unlock()
+	call := Call{N: callNo, Endpoint: name, At: s.opts.Now()}
 	req, status, msg := readRequest(r, s.opts.AllowChunked)
 	if req == nil {
 		call.Answer = fmt.Sprintf("HTTP %d", status)
@@ -529,7 +536,7 @@ func (s *Server) serveDiGA(w http.ResponseWriter, r *http.Request, name, clearin
 	clearing := s.pki.Clearing[clearingIK]
 	ans := s.answer(req, proc, clearing, &call)
 	code := call.Code.Plain()
-	params := s.takeFault(code)
+	params := s.takeFault(code, callNo)
 	kind := params.Kind
 	call.Fault = kind
 	d := s.opts.Latency

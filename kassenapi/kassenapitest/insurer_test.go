@@ -282,3 +282,24 @@ func tlsTrusting(s *Server) *tls.Config {
 	pool.AddCert(s.PKI().Root.Cert)
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
+
+func TestFaultOnCall(t *testing.T) {
+	s := NewServer(t, Options{})
+	c, err := kassenapi.New(s.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	s.SetFault(Fault{Kind: FaultStatus, Status: 400, OnCall: 2})
+	code := NewCode("ZZ")
+	s.AddCode(code, State{})
+	for i, want := range []kassenapi.ErrorClass{kassenapi.ClassNone, kassenapi.ClassInternal, kassenapi.ClassNone} {
+		if _, err := c.ValidateCode(t.Context(), code); kassenapi.ClassOf(err) != want {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	calls := s.Calls()
+	if len(calls) != 3 || calls[1].N != 2 || calls[1].Fault != FaultStatus || calls[2].Fault != FaultNone {
+		t.Fatalf("%+v", calls)
+	}
+}
