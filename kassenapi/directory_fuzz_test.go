@@ -9,7 +9,8 @@ import (
 
 // FuzzParseDirectory: no panic on any XML or ZIP input; an accepted
 // directory has at least one usable entry, only valid prefixes and IKs,
-// a deterministic digest, and Lookup never panics.
+// and Lookup never panics. (Determinism of the digest is a unit test: a
+// second parse here would double the cost of every minimization step.)
 func FuzzParseDirectory(f *testing.F) {
 	// Compact seeds: large seeds make the fuzzer spend its time minimizing.
 	// The golden files in testdata/directory are covered by the unit tests.
@@ -64,10 +65,6 @@ func FuzzParseDirectory(f *testing.F) {
 			}
 			_, _ = d.Route(e.Prefix, day)
 			_, _ = d.Route(e.SuccessorPrefix, e.ValidUntil.AddDays(1))
-		}
-		d2, _, err := DirectoryOptions{AllowTestEndpoints: len(b)%2 == 0}.Parse(b)
-		if err != nil || d2.Digest() != d.Digest() {
-			t.Fatal("parse not deterministic")
 		}
 	})
 }
