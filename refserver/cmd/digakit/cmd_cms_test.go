@@ -116,3 +116,31 @@ func keyPEMOf(t *testing.T, k *rsa.PrivateKey) string {
 func certPEMOf(c *x509.Certificate) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
 }
+
+// TestCMSOpenOpenSSLIndef: digakit cms open reads what openssl seals with
+// -indef -stream (BER, chunked) and verifies the PSS signature.
+func TestCMSOpenOpenSSLIndef(t *testing.T) {
+	bin, err := osexec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed: interop test skipped")
+	}
+	dir, _ := cmsFixtures(t)
+	f := func(n string) string { return filepath.Join(dir, n) }
+	signed, err := osexec.Command(bin, "cms", "-sign", "-binary", "-nodetach", "-md", "sha256", "-in", f("payload.xml"),
+		"-signer", f("a.crt"), "-inkey", f("a.key"), "-keyopt", "rsa_padding_mode:pss", "-keyopt", "rsa_pss_saltlen:32", "-outform", "DER").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := osexec.Command(bin, "cms", "-encrypt", "-binary", "-aes256", "-recip", f("b.crt"),
+		"-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt", "rsa_mgf1_md:sha256",
+		"-outform", "DER", "-stream", "-indef")
+	enc.Stdin = bytes.NewReader(signed)
+	msg, err := enc.Output()
+	if err != nil || !bytes.HasPrefix(msg, []byte{0x30, 0x80}) {
+		t.Fatalf("openssl encrypt: %v", err)
+	}
+	out, errs, code := runCLI(t, string(msg), "cms", "open", "--key", f("b.key"), "--cert", f("b.crt"), "--verify", f("a.crt"), "-")
+	if code != exitOK || out != "<Pruefung_Freischaltcode/>" {
+		t.Fatalf("%d %q %q", code, out, errs)
+	}
+}
