@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/digakit/digakit/kassenapi"
 	"github.com/digakit/digakit/kassenapi/kassenapitest"
 )
@@ -555,4 +557,41 @@ func TestInFlightLimitPerEndpoint(t *testing.T) {
 	if _, err := c.ValidateCode(t.Context(), waiting); err != nil {
 		t.Fatalf("slot not released: %v", err)
 	}
+}
+
+func TestPerEndpointTimeout(t *testing.T) {
+	srv := kassenapitest.NewServer(t, kassenapitest.Options{})
+	srv.SetFault(kassenapitest.Fault{Kind: kassenapitest.FaultDelay, Delay: 2 * time.Second})
+	c := newClient(t, srv, func(c *kassenapi.Config) {
+		c.EndpointTimeouts = map[string]time.Duration{srv.URLA(): 150 * time.Millisecond}
+	})
+	start := time.Now()
+	_, err := c.ValidateCode(t.Context(), mustCode(t, kassenapitest.TestCodeValid))
+	if !errors.Is(err, context.DeadlineExceeded) || kassenapi.ClassOf(err) != kassenapi.ClassOutcomeUnknown {
+		t.Fatalf("got %v", err)
+	}
+	if time.Since(start) > 1500*time.Millisecond {
+		t.Fatal("per-endpoint timeout not applied")
+	}
+}
+
+// TestNoGoroutineLeak: a client and a fake leave no goroutines behind
+// once closed.
+func TestNoGoroutineLeak(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := kassenapitest.Start(kassenapitest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kassenapi.New(srv.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{kassenapitest.TestCodeValid, kassenapitest.TestCodeServer} {
+		_, _ = c.ValidateCode(t.Context(), mustCode(t, p))
+	}
+	srv.SetFault(kassenapitest.Fault{Kind: kassenapitest.FaultAcceptThenDrop})
+	_, _ = c.ValidateCode(t.Context(), mustCode(t, kassenapitest.TestCodeValid))
+	c.CloseIdleConnections()
+	_ = srv.Close()
 }
