@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -225,12 +227,17 @@ func runDirectoryDiff(_ context.Context, e *env, args []string) int {
 
 // runDirectoryFetch implements "digakit directory fetch URL [--out FILE]":
 // one fetch, unpack, parse and update guard; the unpacked XML goes to FILE
-// (written atomically) or stdout. Exit 0 accepted, 1 rejected (parse or
-// guard), 2 usage or network error.
+// or stdout. With --out the file is written like the updater's
+// last-known-good snapshot (atomically, plus FILE.json with SHA-256, ETag
+// and Last-Modified), so a server can start from it without network.
+// --previous FILE guards against an earlier copy and, when FILE.json
+// exists, makes the request conditional. Exit 0 accepted (or not
+// modified), 1 rejected (parse or guard), 2 usage or network error.
 func runDirectoryFetch(ctx context.Context, e *env, args []string) int {
 	fs := newFlags("directory fetch")
-	out := fs.String("out", "", "write the unpacked XML to FILE (default stdout)")
+	out := fs.String("out", "", "write the unpacked XML to FILE (default stdout), with FILE.json metadata")
 	previous := fs.String("previous", "", "last-known-good directory FILE to guard against (80 %/20 % rules)")
+	force := fs.Bool("force", false, "accept the download even when the update guard refuses it")
 	caFile := fs.String("ca", "", "PEM file with extra root certificates for the server")
 	timeout := fs.Duration("timeout", 60*time.Second, "HTTP timeout")
 	allowTest := fs.Bool("allow-test-endpoints", false, "accept IP and port endpoints (fakes, sandbox)")
@@ -258,17 +265,26 @@ func runDirectoryFetch(ctx context.Context, e *env, args []string) int {
 		client.Transport = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
 	var old *kassenapi.Directory
+	var state kassenapi.FetchState
 	if *previous != "" {
 		d, _, code, err := readDirectoryFile(*previous, opts)
 		if code != exitOK {
 			return e.fail(exitUsage, "directory fetch: --previous %v", err)
 		}
 		old = d
+		store := kassenapi.FileSnapshotStore{Dir: filepath.Dir(*previous), Name: filepath.Base(*previous)}
+		if snap, err := store.Load(ctx); err == nil && snap != nil {
+			state = kassenapi.FetchState{ETag: snap.ETag, LastModified: snap.LastModified}
+		}
 	}
 	src := &kassenapi.HTTPSource{URL: pos[0], Client: client, UserAgent: "digakit/" + buildVersion()}
-	res, err := src.Fetch(ctx, kassenapi.FetchState{})
+	res, err := src.Fetch(ctx, state)
 	if err != nil {
 		return e.fail(exitUsage, "directory fetch: %v", strings.TrimPrefix(err.Error(), "kassenapi: "))
+	}
+	if res.NotModified {
+		fmt.Fprintln(e.stdout, "not modified")
+		return exitOK
 	}
 	payload, err := kassenapi.UnpackDirectory(res.Body)
 	if err != nil {
@@ -278,8 +294,8 @@ func runDirectoryFetch(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(exitInvalid, "directory fetch: %v", strings.TrimPrefix(err.Error(), "kassenapi: "))
 	}
-	if err := kassenapi.DirectoryGuard(old, d); err != nil {
-		return e.fail(exitInvalid, "directory fetch: %v", strings.TrimPrefix(err.Error(), "kassenapi: "))
+	if err := kassenapi.DirectoryGuard(old, d); err != nil && !*force {
+		return e.fail(exitInvalid, "directory fetch: %v (use --force to accept)", strings.TrimPrefix(err.Error(), "kassenapi: "))
 	}
 	if *out == "" {
 		if _, err := e.stdout.Write(payload); err != nil {
@@ -287,29 +303,12 @@ func runDirectoryFetch(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	if err := dirWriteFileAtomic(*out, payload); err != nil {
-		return e.fail(exitUsage, "directory fetch: %v", err)
+	sum := sha256.Sum256(payload)
+	store := kassenapi.FileSnapshotStore{Dir: filepath.Dir(*out), Name: filepath.Base(*out)}
+	if err := store.Save(ctx, &kassenapi.Snapshot{Payload: payload, SHA256: hex.EncodeToString(sum[:]), ETag: res.ETag,
+		LastModified: res.LastModified, FetchedAt: time.Now()}); err != nil {
+		return e.fail(exitUsage, "directory fetch: %v", strings.TrimPrefix(err.Error(), "kassenapi: "))
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d entries, %d usable, %d problems, digest %s\n", *out, d.Len(), d.Usable(), len(probs), d.Digest())
 	return exitOK
-}
-
-// dirWriteFileAtomic writes b to path through a temporary file and rename.
-func dirWriteFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, errors.Unwrap(err))
-	}
-	_, werr := f.Write(b)
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), path)
-	}
-	if werr != nil {
-		_ = os.Remove(f.Name())
-		return fmt.Errorf("cannot write %s: %v", path, werr)
-	}
-	return nil
 }

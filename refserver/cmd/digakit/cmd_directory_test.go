@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/digakit/digakit/kassenapi"
 	"github.com/digakit/digakit/kassenapi/kassenapitest"
 )
 
@@ -172,6 +173,14 @@ func TestDirectoryFetchCLI(t *testing.T) {
 	if b, err := os.ReadFile(outFile); err != nil || string(b) != string(srv.Current()) {
 		t.Fatalf("written file differs: %v", err)
 	}
+	if _, err := os.Stat(outFile + ".json"); err != nil {
+		t.Fatalf("snapshot metadata missing: %v", err)
+	}
+	// Conditional with the metadata of --previous: 304.
+	out, errs, code = runCLI(t, "", "directory", "fetch", srv.ZIPURL(), "--previous", outFile, "--out", outFile)
+	if code != exitOK || out != "not modified\n" || srv.NotModified() != 1 {
+		t.Fatalf("conditional fetch: %d %q %q (304s %d)", code, out, errs, srv.NotModified())
+	}
 	// Raw XML to stdout.
 	out, _, code = runCLI(t, "", "directory", "fetch", srv.XMLURL())
 	if code != exitOK || out != string(srv.Current()) {
@@ -182,6 +191,16 @@ func TestDirectoryFetchCLI(t *testing.T) {
 	_, errs, code = runCLI(t, "", "directory", "fetch", srv.XMLURL(), "--previous", outFile, "--out", filepath.Join(t.TempDir(), "x.xml"))
 	if code != exitInvalid || !strings.Contains(errs, "update guard") {
 		t.Fatalf("guard: %d %q", code, errs)
+	}
+	// An operator accepts it anyway; the written copy is a snapshot the
+	// updater loads at start.
+	forced := filepath.Join(t.TempDir(), "Krankenkassenverzeichnis_DiGA.xml")
+	if out, errs, code := runCLI(t, "", "directory", "fetch", srv.XMLURL(), "--previous", outFile, "--force", "--out", forced); code != exitOK || !strings.Contains(out, "2 entries") {
+		t.Fatalf("force: %d %q %q", code, out, errs)
+	}
+	u, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{URL: "http://127.0.0.1:1/x", SnapshotDir: filepath.Dir(forced)})
+	if err != nil || u.Current() == nil || u.Current().Len() != 2 {
+		t.Fatalf("snapshot written by fetch not loadable: %v", err)
 	}
 	for _, tt := range []struct {
 		fault kassenapitest.DirectoryFault
