@@ -202,7 +202,9 @@ type Route struct {
 }
 
 // Directory is an immutable snapshot of the endpoint directory (MVZ). It
-// is safe for concurrent use. Build one with ParseDirectory.
+// is safe for concurrent use. Build one with ParseDirectory. A nil
+// *Directory (an updater without a snapshot) is empty: Lookup returns
+// ErrDirectoryUnavailable.
 type Directory struct {
 	version  int     // 2 or 3
 	entries  []Entry // every entry without a fatal problem, file order
@@ -214,13 +216,26 @@ type Directory struct {
 }
 
 // Version is the schema version of the file: 3 or 2.
-func (d *Directory) Version() int { return d.version }
+func (d *Directory) Version() int {
+	if d == nil {
+		return 0
+	}
+	return d.version
+}
 
 // Len is the number of kept entries (without fatal problems).
-func (d *Directory) Len() int { return len(d.entries) }
+func (d *Directory) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.entries)
+}
 
 // Usable is the number of kept entries with a usable API endpoint.
 func (d *Directory) Usable() int {
+	if d == nil {
+		return 0
+	}
 	n := 0
 	for _, e := range d.entries {
 		if e.HasAPI() {
@@ -232,24 +247,52 @@ func (d *Directory) Usable() int {
 
 // FileEntries is the number of Krankenkasseninformation elements in the
 // file, including dropped ones.
-func (d *Directory) FileEntries() int { return d.size }
+func (d *Directory) FileEntries() int {
+	if d == nil {
+		return 0
+	}
+	return d.size
+}
 
 // Entries returns a copy of the kept entries in file order.
-func (d *Directory) Entries() []Entry { return slices.Clone(d.entries) }
+func (d *Directory) Entries() []Entry {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.entries)
+}
 
 // Problems returns a copy of the entry problems found while parsing.
-func (d *Directory) Problems() []EntryProblem { return slices.Clone(d.problems) }
+func (d *Directory) Problems() []EntryProblem {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.problems)
+}
 
 // Warnings returns file-level warnings (namespace mismatch, recoded
 // encoding, stripped https:// ...).
-func (d *Directory) Warnings() []string { return slices.Clone(d.warnings) }
+func (d *Directory) Warnings() []string {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.warnings)
+}
 
 // Digest is the hex SHA-256 of the canonical entry list: it changes when an
 // entry changes, not when only white space or the order of elements does.
-func (d *Directory) Digest() string { return d.digest }
+func (d *Directory) Digest() string {
+	if d == nil {
+		return ""
+	}
+	return d.digest
+}
 
 // Prefixes returns the distinct prefixes of the kept entries, sorted.
 func (d *Directory) Prefixes() []string {
+	if d == nil {
+		return nil
+	}
 	out := make([]string, 0, len(d.byPrefix))
 	for p := range d.byPrefix {
 		out = append(out, p)

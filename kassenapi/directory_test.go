@@ -565,3 +565,14 @@ func BenchmarkParseDirectory105(b *testing.B) {
 		})
 	}
 }
+
+func TestNilDirectory(t *testing.T) {
+	var d *Directory
+	if d.Len() != 0 || d.Usable() != 0 || d.Version() != 0 || d.Digest() != "" || d.Entries() != nil || d.Prefixes() != nil ||
+		d.Problems() != nil || d.Warnings() != nil || d.FileEntries() != 0 {
+		t.Error("nil directory not empty")
+	}
+	if _, err := d.Lookup("ZZ", MustDate("2024-01-01")); !errors.Is(err, ErrDirectoryUnavailable) {
+		t.Errorf("nil Lookup: %v", err)
+	}
+}
