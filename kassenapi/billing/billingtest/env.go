@@ -55,6 +55,9 @@ func Entries() []kassenapi.Entry {
 	return es
 }
 
+// DirectoryXML renders Entries as an MVZ v3 file.
+func DirectoryXML() []byte { return kassenapitest.DirectoryXML(Entries()) }
+
 // Directory parses Entries.
 func Directory(tb testing.TB) *kassenapi.Directory {
 	tb.Helper()
