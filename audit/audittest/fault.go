@@ -1,6 +1,3 @@
-// Package audittest holds the conformance suite that every [audit.Store]
-// implementation passes (Run) and a fault-injecting store wrapper
-// (FaultStore) for fail-closed tests (audit spec §5, §6 AU-7, AU-8, AU-20).
 package audittest
 
 import (
