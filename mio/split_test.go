@@ -39,8 +39,8 @@ func glucoseExport(n int) (Export, Options) {
 var fullURLRe = regexp.MustCompile(`<fullUrl value="urn:uuid:([0-9a-f-]{36})">`)
 
 func TestSplit(t *testing.T) {
-	x, o := glucoseExport(2000)
-	o.MaxBytes = 300_000
+	x, o := glucoseExport(800)
+	o.MaxBytes = 150_000
 	docs, err := Build(context.Background(), x, o)
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +214,8 @@ func TestWriteFailuresAndCancel(t *testing.T) {
 }
 
 func TestConcurrentWrite(t *testing.T) {
-	x, o := glucoseExport(500)
-	o.MaxBytes = 100_000
+	x, o := glucoseExport(200)
+	o.MaxBytes = MinMaxBytes
 	docs, err := Build(context.Background(), x, o)
 	if err != nil {
 		t.Fatal(err)
@@ -246,23 +246,26 @@ func peakHeap(fn func()) uint64 {
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapAlloc
 	done := make(chan struct{})
-	peak := base
+	result := make(chan uint64)
 	go func() {
+		peak := base
+		var ms runtime.MemStats
 		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
 			runtime.ReadMemStats(&ms)
 			if ms.HeapAlloc > peak {
 				peak = ms.HeapAlloc
 			}
-			time.Sleep(time.Millisecond)
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-time.After(time.Millisecond):
+			}
 		}
 	}()
 	fn()
 	close(done)
+	peak := <-result
 	if peak < base {
 		return 0
 	}
@@ -270,8 +273,8 @@ func peakHeap(fn func()) uint64 {
 }
 
 func TestStreamingMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || raceEnabled {
+		t.Skip("memory figures are meaningless under -short/-race")
 	}
 	x, o := glucoseExport(20_000)
 	var size int64

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrNoFHIRData means the data directory holds no MIO StructureDefinitions.
@@ -98,9 +99,34 @@ func loadSD(n *node) *structureDef {
 
 func attrID(en *node) string { return en.id }
 
-// Load reads every StructureDefinition (FHIR XML) below dataDir and
-// returns a Checker. The MIO DiGA 1.1.0 profiles must be present.
+var (
+	loadMu    sync.Mutex
+	loadCache = map[string]*Checker{}
+)
+
+// Load reads every StructureDefinition and ValueSet (FHIR XML and JSON)
+// below dataDir and returns a Checker. The MIO DiGA 1.1.0 profiles must be
+// present. A Checker is immutable and safe for concurrent use; Load caches
+// it per directory.
 func Load(dataDir string) (*Checker, error) {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if c := loadCache[dataDir]; c != nil {
+		return c, nil
+	}
+	c, err := load(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	loadCache[dataDir] = c
+	return c, nil
+}
+
+// maxVSFile skips huge SNOMED CT ValueSets (bindings to them stay
+// unchecked).
+const maxVSFile = 1 << 20
+
+func load(dataDir string) (*Checker, error) {
 	c := &Checker{sds: map[string]*structureDef{}, vss: map[string]*valueSet{}}
 	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -110,6 +136,9 @@ func Load(dataDir string) (*Checker, error) {
 			return nil
 		}
 		if strings.HasSuffix(path, ".json") && (strings.Contains(filepath.Base(path), "_PR_") || strings.Contains(filepath.Base(path), "_VS_")) {
+			if info, err := d.Info(); err == nil && info.Size() > maxVSFile {
+				return nil
+			}
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return err

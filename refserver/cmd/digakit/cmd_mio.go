@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/digakit/digakit/mio"
@@ -238,7 +237,7 @@ func runMIOCheck(_ context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(exitUsage, "mio check: FHIR data not found (set DIGAKIT_FHIR_DATA)")
 	}
-	c, err := loadChecker(dir)
+	c, err := miocheck.Load(dir)
 	if err != nil {
 		return e.fail(exitUsage, "mio check: FHIR data not found (set DIGAKIT_FHIR_DATA)")
 	}
@@ -268,24 +267,4 @@ func runMIOCheck(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stdout, "valid")
 	}
 	return code
-}
-
-var (
-	checkerMu    sync.Mutex
-	checkerCache = map[string]*miocheck.Checker{}
-)
-
-// loadChecker loads the StructureDefinitions once per data directory.
-func loadChecker(dir string) (*miocheck.Checker, error) {
-	checkerMu.Lock()
-	defer checkerMu.Unlock()
-	if c := checkerCache[dir]; c != nil {
-		return c, nil
-	}
-	c, err := miocheck.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	checkerCache[dir] = c
-	return c, nil
 }

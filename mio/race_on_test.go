@@ -1,0 +1,5 @@
+//go:build race
+
+package mio
+
+const raceEnabled = true
