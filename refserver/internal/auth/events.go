@@ -126,12 +126,3 @@ func (m *MemorySink) Count(typ, reason string) int {
 	}
 	return n
 }
-
-// multiSink fans out to several sinks.
-type multiSink []EventSink
-
-func (ms multiSink) Emit(ctx context.Context, e Event) {
-	for _, s := range ms {
-		s.Emit(ctx, e)
-	}
-}

@@ -202,7 +202,7 @@ func TestT18MutatedJWTs(t *testing.T) {
 	ms, _ := jose.NewMultiSigner([]jose.SigningKey{{Algorithm: jose.ES256, Key: cur.Private}, {Algorithm: jose.ES256, Key: other}}, nil)
 	obj, _ := ms.Sign([]byte(payload))
 	add(obj.FullSerialize())
-	one, _ := jose.ParseSigned(good, []jose.SignatureAlgorithm{jose.ES256})
+	one, _ := jose.ParseSignedCompact(good, []jose.SignatureAlgorithm{jose.ES256})
 	add(one.FullSerialize())
 	// Truncations and bit flips of the good token.
 	for len(cands) < 700 {

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -709,5 +708,3 @@ func (s *Service) pseudonymOf(ctx context.Context, account string) string {
 	_ = s.db.QueryRowContext(ctx, `SELECT pseudonym FROM auth_accounts WHERE id = $1`, account).Scan(&p)
 	return p
 }
-
-var _ = strconv.Itoa

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -151,7 +150,6 @@ type Service struct {
 	storage  *opStorage
 	verifier *Verifier
 	metrics  *authMetrics
-	issuer   atomic.Value
 }
 
 // Errors of the service API.
