@@ -117,12 +117,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	binds, bill := b.Stores(t)
 	ins := billingtest.NewInsurer(billingtest.VEID, billingtest.ServiceDay)
 	for name, mod := range map[string]func(*billing.Config){
-		"long prefix":   func(c *billing.Config) { c.Numbering.Prefix = "ABCDEFGHIJKLMN" },
-		"wide":          func(c *billing.Config) { c.Numbering.Width = 20 },
-		"no checker":    func(c *billing.Config) { c.Checker = nil },
-		"no keys":       func(c *billing.Config) { c.Keys = billing.StaticKeys{} },
-		"budget":        func(c *billing.Config) { c.Lease, c.CheckBudget = time.Second, 2*time.Second },
-		"bad catalog":   func(c *billing.Config) { c.Catalog = &xrechnung.Catalog{Entries: []xrechnung.CatalogEntry{{VEID: "1"}}} },
+		"long prefix": func(c *billing.Config) { c.Numbering.Prefix = "ABCDEFGHIJKLMN" },
+		"wide":        func(c *billing.Config) { c.Numbering.Width = 20 },
+		"no checker":  func(c *billing.Config) { c.Checker = nil },
+		"no keys":     func(c *billing.Config) { c.Keys = billing.StaticKeys{} },
+		"budget":      func(c *billing.Config) { c.Lease, c.CheckBudget = time.Second, 2*time.Second },
+		"bad catalog": func(c *billing.Config) {
+			c.Catalog = &xrechnung.Catalog{Entries: []xrechnung.CatalogEntry{{VEID: "1"}}}
+		},
 		"no seal":       func(c *billing.Config) { c.Seal = nil },
 		"no stores":     func(c *billing.Config) { c.Billing = nil },
 		"no directory":  func(c *billing.Config) { c.Directory = nil },
