@@ -103,6 +103,8 @@ type builder struct {
 // Build validates x and plans one or more MIO DiGA 1.1.0 documents. It
 // returns a *ValidationError with all input problems, or the documents,
 // each ready to be streamed with WriteTo.
+//
+// REQ: mio-spec:3.1, mio-spec:3.5, mio-spec:3.7
 func Build(ctx context.Context, x Export, o Options) ([]*Document, error) {
 	var is issues
 	ro := resolveOptions(o, &is)
@@ -471,6 +473,8 @@ func provenanceTarget(e Entry) bool {
 
 // pack distributes clusters greedily (spec §3.6), cutting only between
 // different time keys.
+//
+// REQ: mio-spec:2.9, mio-spec:3.6
 func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 	limit := b.o.MaxBytes
 	if b.baseSize >= limit {

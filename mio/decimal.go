@@ -17,6 +17,8 @@ var errDecimalSyntax = errors.New("mio: invalid decimal")
 
 // ParseDecimal accepts -?(0|[1-9][0-9]*)(\.[0-9]+)? with at most 18
 // significant digits, no exponent and no negative zero.
+//
+// REQ: mio-spec:2.8
 func ParseDecimal(s string) (Decimal, error) {
 	if !validDecimal(s) {
 		return Decimal{}, errDecimalSyntax

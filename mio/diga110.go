@@ -65,6 +65,8 @@ const (
 
 // sections holds the 14 slices; titles and codes byte-exact including the
 // specification's typos "Anhaenge" and "SectionAnhhaenge".
+//
+// REQ: mio-spec:2.3, mio-spec:2.6
 var sections = [numSections]section{
 	{"Fragebögen", sysSection, MIOVersion, "SectionFrageboegen", "Bereich Fragebögen"},
 	{"Befunde und Ergebnisse", sysSNOMED, verSNOMED, "423100009", "Results section (record artifact)"},
@@ -215,6 +217,8 @@ type Code struct {
 }
 
 // ePA upload metadata of MIO DiGA 1.1 (gematik ig-diga_V_1_1.json).
+//
+// REQ: mio-spec:2.10
 var (
 	FormatCodeDiGA11 = Code{"urn:gematik:ig:diga:v1.1", "1.3.6.1.4.1.19376.3.276.1.5.6", "DiGA (gematik) v1.1"}
 	ClassCodeDUR     = Code{"DUR", "1.3.6.1.4.1.19376.3.276.1.5.8", "Durchführungsprotokoll"}

@@ -73,6 +73,8 @@ type jsonExport struct {
 // export and the options it names. Syntax errors, unknown members and
 // type mismatches are returned together as a *ValidationError with code
 // ErrInvalidJSON (ErrInvalidDate for malformed times) and a JSON path.
+//
+// REQ: mio-spec:3.9
 func DecodeExport(r io.Reader) (Export, Options, error) {
 	var is issues
 	data, err := io.ReadAll(io.LimitReader(r, 1<<31))

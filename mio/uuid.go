@@ -15,6 +15,8 @@ var NamespaceURL = UUID{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0x
 
 // NewUUIDv5 returns the name-based SHA-1 UUID (version 5) of name in ns
 // (RFC 9562 §5.5).
+//
+// REQ: mio-spec:2.7, mio-spec:3.4
 func NewUUIDv5(ns UUID, name string) UUID {
 	h := sha1.New()
 	h.Write(ns[:])

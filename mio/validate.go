@@ -14,6 +14,8 @@ import (
 
 // Validate runs every input check of Build without serialising and
 // returns a *ValidationError listing all problems (or nil).
+//
+// REQ: mio-spec:4
 func Validate(x Export, o Options) error {
 	var is issues
 	ro := resolveOptions(o, &is)

@@ -21,6 +21,7 @@ func urn(id string) string { return "urn:uuid:" + id }
 // surrounding whitespace).
 func (w *rw) text(name, s string) { w.Prim(name, strings.TrimSpace(s)) }
 
+// REQ: mio-spec:2.8
 func (w *rw) instant(t time.Time) string {
 	t = t.In(w.b.o.Location)
 	if ms := t.Nanosecond() / 1e6; ms != 0 {
@@ -46,6 +47,7 @@ func (w *rw) meta(version string, last time.Time, prof string) {
 	w.End()
 }
 
+// REQ: mio-spec:2.4
 func (w *rw) resourceHead(typ, id, prof string, c *Common) {
 	w.Start(typ)
 	w.Prim("id", id)
@@ -142,6 +144,7 @@ func (w *rw) sectionHeader(s section) {
 	w.End()
 }
 
+// REQ: mio-spec:2.3
 func (w *rw) composition(d *Document, id string, c *docContent, skeleton bool) {
 	b := w.b
 	w.Start("Composition")
@@ -181,6 +184,7 @@ func (w *rw) composition(d *Document, id string, c *docContent, skeleton bool) {
 	w.End()
 }
 
+// REQ: mio-spec:2.5.1, gidrp-spec:2.8
 func (w *rw) patient() {
 	b := w.b
 	p := &b.x.Patient
@@ -405,6 +409,7 @@ func (w *rw) questionnaire(id string, q *QuestionnaireDef) {
 	})
 }
 
+// REQ: mio-spec:2.5.3
 func (w *rw) provenance(g provGroup) {
 	b := w.b
 	w.entry(g.id, func() {

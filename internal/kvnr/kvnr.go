@@ -17,6 +17,8 @@ var (
 
 // Validate checks format and check digit of s. It returns nil, ErrFormat
 // or ErrCheckDigit; the error never contains s.
+//
+// REQ: mio-spec:2.7, gidrp-spec:2.8
 func Validate(s string) error {
 	if err := ValidateFormat(s); err != nil {
 		return err

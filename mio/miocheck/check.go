@@ -57,6 +57,8 @@ func (r *run) add(entry int, prof, path, rule, format string, args ...any) {
 
 // Check validates a complete Bundle or a standalone MIO resource. XML
 // that is not well-formed yields one finding with rule "xml".
+//
+// REQ: mio-spec:6.2, mio-spec:6.3
 func (c *Checker) Check(r io.Reader) []Finding {
 	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	ru := &run{c: c}

@@ -118,6 +118,8 @@ func patchXSD(b []byte) ([]byte, error) {
 // CheckSchema validates doc with xmllint --stream against the patched R4
 // schema. It skips when xmllint or the data are missing, unless
 // DIGAKIT_REQUIRE_FHIR_DATA=1, then it fails.
+//
+// REQ: mio-spec:6.1
 func CheckSchema(t testing.TB, doc []byte) {
 	t.Helper()
 	if out, ok := RunSchema(t, doc); !ok {

@@ -28,6 +28,8 @@ type kvnrResult struct {
 // runKVNRCheck implements "digakit kvnr check KVNR... [--json]": exit 0
 // when all are valid, 1 when any is invalid, 2 on usage errors. The input
 // is echoed only to stdout (the caller's own data), never to stderr.
+//
+// REQ: gidrp-spec:2.8
 func runKVNRCheck(_ context.Context, e *env, args []string) int {
 	fs := newFlags("kvnr check")
 	asJSON := fs.Bool("json", false, "print JSON")

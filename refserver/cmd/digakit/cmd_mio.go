@@ -77,6 +77,8 @@ func printIssues(e *env, err error) int {
 }
 
 // runMIOBuild implements "digakit mio build --in EXPORT.json --out DIR".
+//
+// REQ: mio-spec:3.10
 func runMIOBuild(ctx context.Context, e *env, args []string) int {
 	fs := newFlags("mio build")
 	in := fs.String("in", "", "JSON export file")
@@ -223,6 +225,8 @@ func mioDataDir(e *env) (string, error) {
 // runMIOCheck implements "digakit mio check FILE [--json]": exit 0 valid,
 // 1 findings (also for XML that is not well-formed), 2 usage or FHIR data
 // not found.
+//
+// REQ: mio-spec:3.10
 func runMIOCheck(_ context.Context, e *env, args []string) int {
 	fs := newFlags("mio check")
 	asJSON := fs.Bool("json", false, "print JSON")
