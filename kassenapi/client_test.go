@@ -121,6 +121,17 @@ func TestValidateRegistry(t *testing.T) {
 			t.Fatalf("%v: got %v", want, err)
 		}
 	}
+	// Service days: older than 400 days is a warning, in the future an error.
+	old, future := kassenapitest.NewCode("ZZ"), kassenapitest.NewCode("ZZ")
+	srv.AddCode(old, kassenapitest.State{ServiceDay: kassenapi.DateOf(time.Now()).AddDays(-401)})
+	srv.AddCode(future, kassenapitest.State{ServiceDay: kassenapi.DateOf(time.Now()).AddDays(3)})
+	if res, err := c.ValidateCode(t.Context(), old); err != nil || !strings.Contains(strings.Join(res.Warnings, "|"), "older than 400 days") {
+		t.Fatalf("old service day: %v %v", err, res)
+	}
+	var pe *kassenapi.ProtocolError
+	if _, err := c.ValidateCode(t.Context(), future); !errors.As(err, &pe) || !strings.Contains(pe.Reason, "future") {
+		t.Fatalf("future service day: %v", err)
+	}
 	// ZU goes to fake B with clearing IK 990000300.
 	exs := kassenapi.ExchangesOf(func() error { _, err := c.ValidateCode(t.Context(), unknown); return err }())
 	if len(exs) != 1 || exs[0].ReceiverIK != "990000300" || exs[0].URL != srv.URLB() {
@@ -242,6 +253,7 @@ func TestNetworkFaults(t *testing.T) {
 		{"DER answer", kassenapitest.Fault{Kind: kassenapitest.FaultDER}, true, kassenapi.ClassNone, nil, true, 1, ""},
 		{"no signed attributes", kassenapitest.Fault{Kind: kassenapitest.FaultNoSignedAttrs}, true, kassenapi.ClassNone, nil, true, 1, ""},
 		{"unknown_ca", kassenapitest.Fault{Kind: kassenapitest.FaultUnknownCA}, true, kassenapi.ClassConfig, nil, false, 1, ""},
+		{"IK_Krankenkasse differs (merger)", kassenapitest.Fault{Kind: kassenapitest.FaultOtherInsurerIK}, true, kassenapi.ClassNone, nil, true, 1, "IK_Krankenkasse"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,7 +72,7 @@ func TestProfileOIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !env.KeyTransport.Equal(OIDRSAESOAEP) || env.OAEPHash != crypto.SHA256 || env.OAEPMGFHash != crypto.SHA256 || !env.ContentCipher.Equal(OIDAES256CBC) {
+	if env.Version != 0 || env.RecipientVersion != 0 || !env.KeyTransport.Equal(OIDRSAESOAEP) || env.OAEPHash != crypto.SHA256 || env.OAEPMGFHash != crypto.SHA256 || !env.ContentCipher.Equal(OIDAES256CBC) {
 		t.Fatalf("envelope %+v", env)
 	}
 	assertSignedProfile(t, inner, true)
@@ -144,6 +144,9 @@ func assertSignedProfile(t *testing.T, inner []byte, attrs bool) {
 		t.Fatal(err)
 	}
 	si := s.Signers[0]
+	if s.Version != 1 || si.Version != 1 {
+		t.Fatalf("versions %d/%d, want 1/1", s.Version, si.Version)
+	}
 	if !si.SignatureAlgorithm.Equal(OIDRSASSAPSS) || si.PSSHash != crypto.SHA256 || si.PSSMGFHash != crypto.SHA256 || si.PSSSaltLength != 32 {
 		t.Fatalf("signature %v %v %v %d", si.SignatureAlgorithm, si.PSSHash, si.PSSMGFHash, si.PSSSaltLength)
 	}

@@ -45,6 +45,9 @@ type Recipient struct {
 
 // Envelope describes a decrypted EnvelopedData.
 type Envelope struct {
+	// Version is the EnvelopedData version (0 in SECON) and
+	// RecipientVersion that of the KeyTransRecipientInfo used (0).
+	Version, RecipientVersion int
 	// KeyTransport is the key-encryption algorithm (OAEP or rsaEncryption).
 	KeyTransport asn1.ObjectIdentifier
 	// OAEPHash and OAEPMGFHash are the OAEP parameters that were found.
@@ -274,6 +277,9 @@ func Decrypt(msg []byte, recipients []Recipient) ([]byte, *Envelope, error) {
 	}
 	infos, eci := c[i].children, c[i+1]
 	env := &Envelope{Recipient: -1}
+	if env.Version, err = smallInt(c[0]); err != nil {
+		return nil, nil, err
+	}
 
 	var encKey []byte
 	var ktAlg algorithm
@@ -294,6 +300,9 @@ search:
 					return nil, nil, err
 				}
 				if encKey, err = f[3].octets(); err != nil {
+					return nil, nil, err
+				}
+				if env.RecipientVersion, err = smallInt(f[0]); err != nil {
 					return nil, nil, err
 				}
 				env.Recipient, key = j, rc.Key
@@ -387,6 +396,8 @@ search:
 // SignerInfo is one parsed signer of a SignedData.
 type SignerInfo struct {
 	sid rid
+	// Version is the SignerInfo version (1 for IssuerAndSerialNumber).
+	Version int
 	// DigestAlgorithm and SignatureAlgorithm are the OIDs as found.
 	DigestAlgorithm, SignatureAlgorithm asn1.ObjectIdentifier
 	// PSSHash, PSSMGFHash and PSSSaltLength are the RSASSA-PSS parameters
@@ -405,6 +416,8 @@ type SignerInfo struct {
 
 // Signed is a parsed ContentInfo(SignedData) with attached content.
 type Signed struct {
+	// Version is the SignedData version (1 in SECON).
+	Version int
 	// Content is the encapsulated content (the XML).
 	Content []byte
 	// ContentType is eContentType (id-data in SECON).
@@ -428,6 +441,9 @@ func ParseSigned(b []byte) (*Signed, error) {
 		return nil, err
 	}
 	s := &Signed{}
+	if s.Version, err = smallInt(c[0]); err != nil {
+		return nil, err
+	}
 	if !c[1].is(classUniversal, tagSet) {
 		return nil, malformed("digestAlgorithms")
 	}
@@ -485,6 +501,9 @@ func parseSignerInfo(n *node) (SignerInfo, error) {
 	var si SignerInfo
 	f, err := seqOf(n, 5)
 	if err != nil {
+		return si, err
+	}
+	if si.Version, err = smallInt(f[0]); err != nil {
 		return si, err
 	}
 	if si.sid, err = ridOf(f[1]); err != nil {

@@ -110,11 +110,13 @@ const (
 	FaultNoSignedAttrs            // signature without signed attributes
 	FaultRawCMS                   // body is the CMS itself, not multipart
 	FaultUnknownCA                // TLS: refuse every client certificate with unknown_ca
+	FaultOtherInsurerIK           // ANT with another IK_Krankenkasse (merger)
 )
 
 var faultNames = [...]string{"none", "delay", "hang", "accept-then-drop", "empty-body", "no-boundary", "html-502",
 	"status", "feh-201", "feh-202", "wrong-namespace", "bad-encoding", "other-code", "other-veid", "truncated-cms",
-	"wrong-aes-oid", "oaep-no-mgf", "unknown-signer", "previous-cert", "der", "no-signed-attrs", "raw-cms", "unknown-ca"}
+	"wrong-aes-oid", "oaep-no-mgf", "unknown-signer", "previous-cert", "der", "no-signed-attrs", "raw-cms", "unknown-ca",
+	"other-insurer-ik"}
 
 // String names the fault.
 func (f FaultKind) String() string {
@@ -667,7 +669,7 @@ func (s *Server) answer(req *request, proc string, clearing *Party, call *Call) 
 		return ans
 	}
 	oaepOK := env.KeyTransport.Equal(cms.OIDRSAESOAEP) && env.OAEPHash == crypto.SHA256 && env.OAEPMGFHash == crypto.SHA256
-	if !(oaepOK || s.opts.AcceptPKCS1v15 && env.KeyTransport.Equal(cms.OIDRSAEncryption)) || !env.ContentCipher.Equal(cms.OIDAES256CBC) {
+	if env.Version != 0 || env.RecipientVersion != 0 || !(oaepOK || s.opts.AcceptPKCS1v15 && env.KeyTransport.Equal(cms.OIDRSAEncryption)) || !env.ContentCipher.Equal(cms.OIDAES256CBC) {
 		ans.feh = feh(200, "nutzdaten")
 		return ans
 	}
@@ -677,7 +679,8 @@ func (s *Server) answer(req *request, proc string, clearing *Party, call *Call) 
 		return ans
 	}
 	si := sd.Signers[0]
-	if !si.SignatureAlgorithm.Equal(cms.OIDRSASSAPSS) || si.PSSHash != crypto.SHA256 || si.PSSSaltLength != 32 {
+	if sd.Version != 1 || si.Version != 1 || len(sd.Signers) != 1 || !sd.ContentType.Equal(cms.OIDData) || !si.DigestAlgorithm.Equal(cms.OIDSHA256) ||
+		!si.SignatureAlgorithm.Equal(cms.OIDRSASSAPSS) || si.PSSHash != crypto.SHA256 || si.PSSSaltLength != 32 {
 		ans.feh = feh(200, "nutzdaten")
 		return ans
 	}
@@ -809,6 +812,8 @@ func (s *Server) applyAnswerFaults(kind FaultKind, a *answerMsg) {
 		}
 	case FaultOtherVEID:
 		a.veid = "99999000"
+	case FaultOtherInsurerIK:
+		a.insurerIK = "990000199"
 	}
 }
 

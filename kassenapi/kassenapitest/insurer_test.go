@@ -267,7 +267,7 @@ func TestCloseReleasesHangingRequests(t *testing.T) {
 }
 
 func TestFaultNames(t *testing.T) {
-	for k := FaultNone; k <= FaultUnknownCA; k++ {
+	for k := FaultNone; k <= FaultOtherInsurerIK; k++ {
 		if strings.HasPrefix(k.String(), "FaultKind(") {
 			t.Errorf("%d has no name", k)
 		}
