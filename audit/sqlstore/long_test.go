@@ -1,0 +1,5 @@
+package sqlstore_test
+
+import "os"
+
+func testingLong() bool { return os.Getenv("DIGAKIT_LONG") == "1" }
