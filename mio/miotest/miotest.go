@@ -1,7 +1,3 @@
-// Package miotest holds test helpers for MIO documents: CheckSchema runs
-// xmllint against a patched temporary copy of the FHIR R4 schemas, and
-// DataDir locates the shared FHIR test data. It is exported so that DiGA
-// vendors can validate their own MIO output in their tests.
 package miotest
 
 import (
