@@ -267,10 +267,20 @@ func (c *Client) Logout(ctx context.Context, t *Token) error {
 	return nil
 }
 
+// The platform and version this example app reports on API requests.
+const (
+	AppPlatform = "android"
+	AppVersion  = "1.0.0"
+)
+
 // Get calls an API path with the access token.
 func (c *Client) Get(ctx context.Context, t *Token, path string) (int, string, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	// Every API request names the app's platform and version (update
+	// service, refserver spec §3.4); an outdated app gets 426.
+	req.Header.Set("X-App-Platform", AppPlatform)
+	req.Header.Set("X-App-Version", AppVersion)
 	resp, body, err := c.do(req)
 	if err != nil {
 		return 0, "", err

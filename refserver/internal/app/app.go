@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/fips140"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -24,6 +24,7 @@ import (
 	"github.com/digakit/digakit/refserver/internal/logx"
 	"github.com/digakit/digakit/refserver/internal/metrics"
 	"github.com/digakit/digakit/refserver/internal/store"
+	"github.com/digakit/digakit/refserver/internal/tlsconf"
 )
 
 // StartupError is a failure before the server began serving: bad
@@ -70,6 +71,11 @@ type Server struct {
 	sandbox sandboxPeers
 	servers []*http.Server
 	lns     []net.Listener
+	// background goroutines (policy refresh, certificate reload) run on
+	// bgCtx until Shutdown.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bgWG     sync.WaitGroup
 	// Addrs are the bound listener addresses: "public" and, when
 	// configured, "admin".
 	Addrs map[string]string
@@ -175,7 +181,7 @@ func Start(ctx context.Context, o Options) (srv *Server, err error) {
 		return nil, &StartupError{"jobs", err}
 	}
 
-	if err := s.listen(); err != nil {
+	if err := s.listen(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.runner.Start(ctx); err != nil {
@@ -205,7 +211,7 @@ func Start(ctx context.Context, o Options) (srv *Server, err error) {
 // endpoints move to their own listener, optionally behind mTLS.
 //
 // REQ: TR03161-3:O.Arch_9
-func (s *Server) listen() error {
+func (s *Server) listen(ctx context.Context) error {
 	cfg := s.cfg
 	public := http.NewServeMux()
 	var admin *http.ServeMux
@@ -227,16 +233,24 @@ func (s *Server) listen() error {
 	if admin != nil {
 		admin.HandleFunc("/", notFound)
 	}
+	gate, err := s.mountAppVersions(ctx, public, admin)
+	if err != nil {
+		return err
+	}
 
-	pubTLS, err := serverTLS(cfg.TLS.Cert, cfg.TLS.Key, "")
+	pubTLS, err := s.listenerTLS("public", cfg.TLS.Profile, cfg.TLS.Cert, cfg.TLS.Key, "")
 	if err != nil {
 		return &StartupError{"tls", err}
 	}
-	if err := s.bind("public", cfg.Addr, public, pubTLS); err != nil {
+	if err := s.bind("public", cfg.Addr, gate(public), pubTLS); err != nil {
 		return err
 	}
 	if admin != nil {
-		admTLS, err := serverTLS(cfg.Admin.Cert, cfg.Admin.Key, cfg.Admin.ClientCA)
+		profile := cfg.Admin.Profile
+		if profile == "" {
+			profile = cfg.TLS.Profile
+		}
+		admTLS, err := s.listenerTLS("admin", profile, cfg.Admin.Cert, cfg.Admin.Key, cfg.Admin.ClientCA)
 		if err != nil {
 			return &StartupError{"admin tls", err}
 		}
@@ -247,7 +261,7 @@ func (s *Server) listen() error {
 	return nil
 }
 
-func (s *Server) bind(name, addr string, mux *http.ServeMux, tc *tls.Config) error {
+func (s *Server) bind(name, addr string, mux http.Handler, tc *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		var se *net.OpError
@@ -260,56 +274,23 @@ func (s *Server) bind(name, addr string, mux *http.ServeMux, tc *tls.Config) err
 	if tc != nil {
 		scheme = "https"
 	}
-	hs := &http.Server{
-		Handler:           s.metrics.Instrument(name, secureHeaders(mux)),
-		TLSConfig:         tc,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ConnState:         s.metrics.ConnState(name),
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	hl, err := tlsconf.NewHandshakeLog(name, tlsconf.HandshakeConfig{Logger: s.log, Registerer: s.metrics.Registry})
+	if err != nil {
+		_ = ln.Close()
+		return &StartupError{"listen " + name, err}
 	}
+	hs := &http.Server{
+		Handler:   s.metrics.Instrument(name, secureHeaders(mux)),
+		TLSConfig: tc,
+		ConnState: s.metrics.ConnState(name),
+		// One handshake_fail line (and metric) per aborted handshake.
+		ErrorLog: hl.ErrorLog(),
+	}
+	tlsconf.ApplyServerDefaults(hs) // timeouts and header limit of spec §3.5
 	s.servers = append(s.servers, hs)
 	s.lns = append(s.lns, ln)
 	s.Addrs[name] = scheme + "://" + ln.Addr().String()
 	return nil
-}
-
-// serverTLS loads a certificate pair; with clientCA it requires client
-// certificates. It returns nil for plain HTTP (no pair configured).
-func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
-	if certFile == "" {
-		return nil, nil
-	}
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, errors.New("cannot load certificate and key (check the PEM files)")
-	}
-	tc := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
-		CipherSuites: []uint16{ // TLS 1.2 AEAD suites with forward secrecy (TR-02102-2)
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-		},
-	}
-	if clientCA != "" {
-		pem, err := os.ReadFile(clientCA)
-		if err != nil {
-			return nil, errors.New("cannot read the client CA file")
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("client CA file holds no PEM certificate")
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
 }
 
 // Shutdown drains the listeners, stops River and closes everything.
@@ -340,6 +321,11 @@ func (s *Server) closeAll(ctx context.Context) {
 		_ = ln.Close()
 	}
 	s.lns = nil
+	if s.bgCancel != nil {
+		s.bgCancel()
+		s.bgWG.Wait()
+		s.bgCancel = nil
+	}
 	if s.runner != nil {
 		if err := s.runner.Stop(ctx, 10*time.Second); err != nil {
 			s.log.Error("stopping jobs", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -26,6 +27,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/digakit/digakit/internal/sqltest"
+	"github.com/digakit/digakit/refserver/internal/appversion"
 	"github.com/digakit/digakit/refserver/internal/config"
 	"github.com/digakit/digakit/refserver/internal/jobs"
 	"github.com/digakit/digakit/refserver/internal/store"
@@ -343,5 +345,68 @@ func TestTLSAndAdminListenerWithMTLS(t *testing.T) {
 	}
 	if _, err := plain.Get(adm + "/healthz"); err == nil {
 		t.Fatal("admin listener answered a client without certificate")
+	}
+}
+
+// TestUpdateServiceGatesTheAPI: /v1/ requests without app version headers
+// get 426 (refserver spec §3.4), GET /v1/app-versions answers, pages and
+// unknown paths are not gated, and an outdated version is blocked.
+func TestUpdateServiceGatesTheAPI(t *testing.T) {
+	cfg := devConfig(t)
+	cfg.AppVersions.Policies = []appversion.Policy{{Platform: "ios", MinimumVersion: "2.0.0"}}
+	s := start(t, quietOptions(cfg))
+	base := s.Addrs["public"]
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	do := func(path, platform, version string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if platform != "" {
+			req.Header.Set("X-App-Platform", platform)
+		}
+		if version != "" {
+			req.Header.Set("X-App-Version", version)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.Header.Get("Upgrade") != "" {
+			t.Errorf("%s: Upgrade header on a %d", path, resp.StatusCode)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("/v1/me/sessions", "", ""); code != 426 || !strings.Contains(body, "app-update-required") {
+		t.Fatalf("no headers: %d %s", code, body)
+	}
+	if code, _ := do("/v1/me/sessions", "ios", "1.9.9"); code != 426 {
+		t.Fatalf("below minimum: %d, want 426", code)
+	}
+	if code, _ := do("/v1/me/sessions", "ios", "2.0.0"); code != 401 {
+		t.Fatalf("current version without token: %d, want 401", code)
+	}
+	if code, body := do("/v1/app-versions?platform=ios&version=1.0.0", "ios", "1.0.0"); code != 200 || !strings.Contains(body, "2.0.0") {
+		t.Fatalf("/v1/app-versions: %d %s", code, body)
+	}
+	if code, _ := do("/no/such/page", "", ""); code != 404 {
+		t.Fatalf("unknown path: %d, want 404 (not gated)", code)
+	}
+	if code, _ := do("/healthz", "", ""); code != 200 {
+		t.Fatalf("/healthz gated: %d", code)
+	}
+}
+
+func TestStrictTLSProfileNeedsFIPS(t *testing.T) {
+	if fips140.Enabled() {
+		t.Skip("fips140 is on: strict is allowed")
+	}
+	dir := t.TempDir()
+	cert, key, _ := testCert(t, dir, "server", false)
+	cfg := devConfig(t)
+	cfg.TLS.Cert, cfg.TLS.Key, cfg.TLS.Profile = cert, key, "strict"
+	_, err := Start(t.Context(), quietOptions(cfg))
+	var se *StartupError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "fips140=on") {
+		t.Fatalf("err = %v, want a start-up error naming fips140=on", err)
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/digakit/digakit/refserver/internal/appversion"
 	"github.com/digakit/digakit/refserver/internal/store"
+	"github.com/digakit/digakit/refserver/internal/tlsconf"
 )
 
 // Defaults of the development layout (refserver spec §1).
@@ -45,6 +47,8 @@ type Config struct {
 	Log Log `json:"log"`
 	// Jobs tunes the River job runner.
 	Jobs Jobs `json:"jobs"`
+	// AppVersions configures the update service (minimum app versions).
+	AppVersions AppVersions `json:"app_versions"`
 	// Auth configures the auth service (refserver spec §3.2).
 	Auth Auth `json:"auth"`
 	// Sandbox starts the fake peers in-process for every peer that is not
@@ -68,6 +72,10 @@ type Database struct {
 type TLS struct {
 	Cert string `json:"cert"`
 	Key  string `json:"key"`
+	// Profile is the TLS profile (refserver spec §3.5): "strict" (needs
+	// GODEBUG=fips140=on) or "compat". Default "compat" in the
+	// development layout, "strict" with a configuration file.
+	Profile string `json:"profile"`
 }
 
 // Admin is the optional admin listener.
@@ -76,6 +84,21 @@ type Admin struct {
 	Cert     string `json:"cert"`
 	Key      string `json:"key"`
 	ClientCA string `json:"client_ca"`
+	// Profile is the admin listener's TLS profile. Default: tls.profile.
+	Profile string `json:"profile"`
+}
+
+// AppVersions configures the update service (refserver spec §3.4).
+type AppVersions struct {
+	// Policies are the start policies per platform; policies stored with
+	// `digakit app-policy set` (or the admin API) win over them.
+	Policies []appversion.Policy `json:"policies"`
+	// RefreshSeconds is how often stored policies are re-read (other
+	// replicas' changes). Zero means 30.
+	RefreshSeconds int `json:"refresh_seconds"`
+	// Exempt replaces the default list of routes that are never gated.
+	// Nil means appversion.DefaultExempt.
+	Exempt []string `json:"exempt,omitempty"`
 }
 
 // Log holds logging settings.
@@ -189,6 +212,18 @@ func Load(f Flags, getenv func(string) string) (*Config, error) {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.TLS.Profile == "" {
+		c.TLS.Profile = "strict"
+		if c.File == "" {
+			c.TLS.Profile = "compat"
+		}
+	}
+	if c.Admin.Profile == "" {
+		c.Admin.Profile = c.TLS.Profile
+	}
+	if c.AppVersions.RefreshSeconds == 0 {
+		c.AppVersions.RefreshSeconds = 30
+	}
 	if c.Sandbox == nil {
 		dev := c.File == ""
 		c.Sandbox = &dev
@@ -294,6 +329,23 @@ func (c *Config) Validate() error {
 		if c.Admin.ClientCA != "" && c.Admin.Cert == "" {
 			add("admin.client_ca", "needs admin.cert and admin.key (mTLS)")
 		}
+	}
+	for _, p := range []struct{ field, v string }{{"tls.profile", c.TLS.Profile}, {"admin.profile", c.Admin.Profile}} {
+		if _, err := tlsconf.ParseProfile(p.v); err != nil {
+			add(p.field, "want strict or compat")
+		}
+	}
+	if c.AppVersions.RefreshSeconds < 1 || c.AppVersions.RefreshSeconds > 86400 {
+		add("app_versions.refresh_seconds", "want 1..86400")
+	}
+	seen := map[appversion.Platform]bool{}
+	for i, p := range c.AppVersions.Policies {
+		if err := p.Validate(); err != nil {
+			add(fmt.Sprintf("app_versions.policies[%d]", i), "%s", err)
+		} else if seen[p.Platform] {
+			add(fmt.Sprintf("app_versions.policies[%d]", i), "second policy for platform %s", p.Platform)
+		}
+		seen[p.Platform] = true
 	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.Log.Level)); err != nil {
