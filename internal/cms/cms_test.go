@@ -433,3 +433,41 @@ func TestCertificatesOnly(t *testing.T) {
 		t.Fatalf("openssl: %s", out)
 	}
 }
+
+// TestOpenSSLVariants: inputs outside the write profile that the reader
+// accepts (spec A2.6): PKCS#1 v1.5 signatures, SHA-512 digests, AES-128
+// content encryption (warning), PKCS#1 v1.5 key transport (warning).
+func TestOpenSSLVariants(t *testing.T) {
+	bin := needOpenSSL(t)
+	pki(t)
+	dir := t.TempDir()
+	aliceCert, aliceKey := writePEM(t, dir, "alice", alice)
+	bobCert, _ := writePEM(t, dir, "bob", bob)
+	in := filepath.Join(dir, "payload.xml")
+	if err := os.WriteFile(in, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		sign     []string
+		enc      []string
+		warnings int
+	}{
+		{"pkcs1v15 signature sha512", []string{"-md", "sha512"}, []string{"-aes256", "-recip", bobCert, "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt", "rsa_mgf1_md:sha256"}, 0},
+		{"aes128", []string{"-md", "sha256"}, []string{"-aes128", "-recip", bobCert, "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt", "rsa_mgf1_md:sha256"}, 1},
+		{"pkcs1v15 key transport", []string{"-md", "sha256"}, []string{"-aes256", "-recip", bobCert}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signed := runOpenSSL(t, bin, nil, append([]string{"cms", "-sign", "-binary", "-nodetach", "-in", in, "-signer", aliceCert, "-inkey", aliceKey, "-outform", "DER"}, tt.sign...)...)
+			msg := runOpenSSL(t, bin, signed, append([]string{"cms", "-encrypt", "-binary", "-outform", "DER"}, tt.enc...)...)
+			o, err := Open(msg, []Recipient{{bob.cert, bob.key}}, []*x509.Certificate{alice.cert}, VerifyStrict)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(o.Content, payload) || len(o.Warnings) != tt.warnings {
+				t.Fatalf("warnings %v", o.Warnings)
+			}
+		})
+	}
+}
