@@ -26,19 +26,20 @@ const (
 	NamespaceBasisv2 = "http://www.gkv-datenaustausch.de/XMLSchema/EDFC0-basis/2.0.0"
 )
 
-// Size limits of directory files (spec A3 "ZIP", "XML hardening").
+// Size limits of directory files (spec A3 "ZIP", "XML hardening"). The
+// one XML member of a ZIP is also capped at 10 MiB (stricter than the
+// 20 MiB uncompressed limit of the spec, since the XML cap applies anyway).
 const (
-	MaxDirectoryXMLSize   = 10 << 20 // raw XML, and each unpacked XML
-	MaxDirectoryZIPSize   = 10 << 20 // compressed ZIP
-	MaxDirectoryUnpacked  = 20 << 20 // all unpacked ZIP members together
-	maxDirectoryDepth     = 16
-	maxDirectoryEndpoint  = 200
-	directoryRootName     = "Kostentraeger_Mappingverzeichnis"
-	directoryEntryName    = "Krankenkasseninformation"
-	directoryFieldNummer  = "Nummer"
-	directoryFieldEnd     = "Endpunkt_Kommunikationsstelle"
-	directoryFieldPrefix  = "Kostentraegerkuerzel"
-	directoryFieldDispatc = "Versandart"
+	MaxDirectoryXMLSize    = 10 << 20 // raw XML, and each unpacked XML
+	MaxDirectoryZIPSize    = 10 << 20 // compressed ZIP
+	maxDirectoryDepth      = 16
+	maxDirectoryEndpoint   = 200
+	directoryRootName      = "Kostentraeger_Mappingverzeichnis"
+	directoryEntryName     = "Krankenkasseninformation"
+	directoryFieldNummer   = "Nummer"
+	directoryFieldEnd      = "Endpunkt_Kommunikationsstelle"
+	directoryFieldPrefix   = "Kostentraegerkuerzel"
+	directoryFieldDispatch = "Versandart"
 )
 
 // DirectoryOptions are the optional settings of directory parsing. The
@@ -400,13 +401,13 @@ func (o DirectoryOptions) validateEntry(r *dirRawEntry) (*Entry, []EntryProblem,
 		add("Name_des_Kostentraegers", "longer than 100 characters", false)
 	}
 	e.CommunicationName = strings.TrimSpace(r.fields["Name_Kommunikationsstelle"])
-	switch v := strings.TrimSpace(r.fields[directoryFieldDispatc]); v {
+	switch v := strings.TrimSpace(r.fields[directoryFieldDispatch]); v {
 	case "1", "2", "3":
 		e.Dispatch = Dispatch(v[0] - '0')
 	case "":
-		add(directoryFieldDispatc, "missing Versandart", true)
+		add(directoryFieldDispatch, "missing Versandart", true)
 	default:
-		add(directoryFieldDispatc, "Versandart not 1, 2 or 3", true)
+		add(directoryFieldDispatch, "Versandart not 1, 2 or 3", true)
 	}
 	e.Email = strings.TrimSpace(r.fields["EMail_Kostentraeger"])
 	e.Address = PostalAddress{
