@@ -216,9 +216,11 @@ func (u *Updater[T]) ForceAccept(sha256Hex string) {
 
 // Refresh fetches, checks and swaps once. It is single-flight: concurrent
 // callers wait for the refresh in progress and share its result (and its
-// context). changed is true when a new snapshot was swapped in. On any
-// error the previous snapshot stays current and the error (a
-// *UpdateError) is also passed to OnError.
+// context). changed is true when a new snapshot was swapped in. Errors are
+// *UpdateError and are also passed to OnError. On a fetch, unpack, parse
+// or guard error the previous snapshot stays current; a "store" error
+// (persisting failed) comes with changed == true, since the new snapshot
+// is in use but not yet saved.
 func (u *Updater[T]) Refresh(ctx context.Context) (changed bool, err error) {
 	return u.refresh(ctx, false)
 }

@@ -501,3 +501,31 @@ func TestUpdaterSlowBodyTimeout(t *testing.T) {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
+
+type failingStore struct{ saves atomic.Int32 }
+
+func (s *failingStore) Load(context.Context) (*kassenapi.Snapshot, error) { return nil, nil }
+func (s *failingStore) Save(context.Context, *kassenapi.Snapshot) error {
+	s.saves.Add(1)
+	return errors.New("disk full")
+}
+
+// TestUpdaterStoreFailure: a failed save keeps the new snapshot in use and
+// reports a "store" error.
+func TestUpdaterStoreFailure(t *testing.T) {
+	src := &countingSource{body: kassenapitest.DirectoryXML(kassenapitest.DefaultDirectoryEntries("a.kasse.example", "b.kasse.example"))}
+	st := &failingStore{}
+	rec := &updRecorder{}
+	u, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{Source: src, Store: st, OnError: rec.err, OnChange: rec.change})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := u.Refresh(t.Context())
+	var ue *kassenapi.UpdateError
+	if !changed || !errors.As(err, &ue) || ue.Stage != "store" || u.Current() == nil || st.saves.Load() != 1 {
+		t.Fatalf("changed=%v err=%v", changed, err)
+	}
+	if nchg, nerr := rec.counts(); nchg != 1 || nerr != 1 {
+		t.Errorf("callbacks: %d changes, %d errors", nchg, nerr)
+	}
+}
