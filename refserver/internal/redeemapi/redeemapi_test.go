@@ -36,7 +36,7 @@ type fixture struct {
 }
 
 // dsns returns a main and a billing DSN per dialect.
-func dsns(t *testing.T, dialect string) (string, string) {
+func dsns(t testing.TB, dialect string) (string, string) {
 	if dialect == "sqlite" {
 		dir := t.TempDir()
 		return "sqlite:" + filepath.Join(dir, "main.db"), "sqlite:" + filepath.Join(dir, "billing.db")
@@ -57,7 +57,11 @@ func dsns(t *testing.T, dialect string) (string, string) {
 	return out[0], out[1]
 }
 
-func newFixture(t *testing.T, dialect string) *fixture {
+func newFixture(t *testing.T, dialect string) *fixture { return newFixtureDialect(t, dialect) }
+
+func newFixtureTB(t testing.TB) *fixture { return newFixtureDialect(t, "sqlite") }
+
+func newFixtureDialect(t testing.TB, dialect string) *fixture {
 	ctx := context.Background()
 	md, bd := dsns(t, dialect)
 	mainDB, err := store.Open(ctx, md, store.RoleMain)
