@@ -348,7 +348,20 @@ func (c *Client) route(ctx context.Context, prefix string) (Route, error) {
 	return r, err
 }
 
+// staleRefresher is the on-demand refresh of an Updater, which keeps its
+// own minimum interval and single flight.
+type staleRefresher interface {
+	RefreshIfStale(ctx context.Context) (bool, error)
+}
+
+// refresh triggers one on-demand refresh of a provider: RefreshIfStale
+// when the provider has it (Updater), else Refresh at most once per 10
+// minutes. It reports whether a refresh ran without error.
 func (c *Client) refresh(ctx context.Context, p any, last *time.Time) bool {
+	if sr, ok := p.(staleRefresher); ok {
+		_, err := sr.RefreshIfStale(ctx)
+		return err == nil
+	}
 	rf, ok := p.(refresher)
 	if !ok {
 		return false

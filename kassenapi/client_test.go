@@ -607,3 +607,17 @@ func TestNoGoroutineLeak(t *testing.T) {
 	c.CloseIdleConnections()
 	_ = srv.Close()
 }
+
+func TestValidateTestCodeViaPrefix(t *testing.T) {
+	srv := kassenapitest.NewServer(t, kassenapitest.Options{})
+	c := newClient(t, srv, nil)
+	res, err := c.ValidateTestCode(t.Context(), mustCode(t, kassenapitest.TestCodeValid), "ZU")
+	if err != nil || res.Procedure != "TDFC0" || res.Exchanges[0].URL != srv.URLB() || res.Exchanges[0].InsurerIK != "990000102" {
+		t.Fatalf("%v %+v", err, res)
+	}
+	// Without Config.TestPrefix a test code has no route: class Config.
+	prod := newClient(t, srv, func(c *kassenapi.Config) { c.TestPrefix = "" })
+	if _, err := prod.ValidateCode(t.Context(), mustCode(t, kassenapitest.TestCodeValid)); kassenapi.ClassOf(err) != kassenapi.ClassConfig {
+		t.Fatalf("test code without TestPrefix: %v", err)
+	}
+}
