@@ -87,8 +87,9 @@ type UpdaterStatus struct {
 }
 
 type updSnapshot[T any] struct {
-	value T
-	snap  Snapshot
+	value   T
+	snap    Snapshot
+	unsaved bool // the last Save failed; retried on the next refresh
 }
 
 type updCall struct {
@@ -308,9 +309,16 @@ func (u *Updater[T]) doRefresh(ctx context.Context) (bool, error) {
 	hash := hex.EncodeToString(sum[:])
 	snap := Snapshot{Payload: payload, SHA256: hash, ETag: res.ETag, LastModified: res.LastModified, FetchedAt: u.cfg.Now()}
 	if old != nil && old.snap.SHA256 == hash {
-		// Same content under new validators: remember them, nothing else.
-		if old.snap.ETag != res.ETag || old.snap.LastModified != res.LastModified {
-			snap.FetchedAt = old.snap.FetchedAt
+		// Same content under new validators: remember them, and retry a
+		// save that failed before.
+		snap.FetchedAt = old.snap.FetchedAt
+		if old.unsaved {
+			if err := u.cfg.Store.Save(ctx, &snap); err != nil {
+				u.current.Store(&updSnapshot[T]{value: old.value, snap: snap, unsaved: true})
+				return false, &UpdateError{Stage: "store", Err: err}
+			}
+			u.current.Store(&updSnapshot[T]{value: old.value, snap: snap})
+		} else if old.snap.ETag != res.ETag || old.snap.LastModified != res.LastModified {
 			u.current.Store(&updSnapshot[T]{value: old.value, snap: snap})
 		}
 		return false, nil
@@ -336,13 +344,13 @@ func (u *Updater[T]) doRefresh(ctx context.Context) (bool, error) {
 		u.force = ""
 		u.mu.Unlock()
 	}
-	u.current.Store(&updSnapshot[T]{value: v, snap: snap})
 	var storeErr error
 	if u.cfg.Store != nil {
 		if err := u.cfg.Store.Save(ctx, &snap); err != nil {
 			storeErr = &UpdateError{Stage: "store", Err: err}
 		}
 	}
+	u.current.Store(&updSnapshot[T]{value: v, snap: snap, unsaved: storeErr != nil})
 	same := old != nil && u.cfg.Digest != nil && u.cfg.Digest(oldV) == u.cfg.Digest(v)
 	if !same && u.cfg.OnChange != nil {
 		u.cfg.OnChange(oldV, v)

@@ -528,4 +528,8 @@ func TestUpdaterStoreFailure(t *testing.T) {
 	if nchg, nerr := rec.counts(); nchg != 1 || nerr != 1 {
 		t.Errorf("callbacks: %d changes, %d errors", nchg, nerr)
 	}
+	// The next refresh of the same content retries the save.
+	if changed, err := u.Refresh(t.Context()); changed || !errors.As(err, &ue) || ue.Stage != "store" || st.saves.Load() != 2 {
+		t.Fatalf("retry: changed=%v err=%v saves=%d", changed, err, st.saves.Load())
+	}
 }
