@@ -433,7 +433,12 @@ func (b *builder) measure(ctx context.Context) error {
 			it := &b.items[i]
 			c.size += b.measureAt(1, func(w *rw) { w.entryResource(it) })
 			c.size += b.measureAt(sectionDepth(it.vital), func(w *rw) { w.ref("entry", it.id) })
-			if b.o.Provenance != ProvenanceNone && provenanceTarget(it.e) {
+			switch {
+			case !provenanceTarget(it.e) || b.o.Provenance == ProvenanceNone:
+			case b.o.Provenance == ProvenancePerEntry:
+				g := b.entryProvenance(it)
+				c.size += b.measureAt(1, func(w *rw) { w.provenance(g) })
+			default:
 				c.size += provTarget
 			}
 		}
@@ -493,6 +498,7 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 		ci = j
 	}
 	var docsClusters [][]int
+	var monthStarts []bool // whether document i+1 starts at a month cut
 	var cur []int
 	curSize := b.baseSize
 	curShared := map[string]bool{}
@@ -516,7 +522,11 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 			return nil, fmt.Errorf("mio: build: %w", err)
 		}
 		cost := groupCost(g, curShared)
-		if curSize+cost <= limit {
+		monthCut := false
+		if b.o.Partition == PartitionCalendarMonth && len(cur) > 0 {
+			monthCut = monthStart(b.clusters[cur[len(cur)-1]].key, b.o.Location) != monthStart(b.clusters[g.from].key, b.o.Location)
+		}
+		if !monthCut && curSize+cost <= limit {
 			for ci := g.from; ci < g.to; ci++ {
 				cur = append(cur, ci)
 				for _, k := range b.clusters[ci].shared {
@@ -534,6 +544,7 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 		}
 		if len(cur) > 0 {
 			docsClusters = append(docsClusters, cur)
+			monthStarts = append(monthStarts, monthCut)
 		}
 		cur = nil
 		curShared = map[string]bool{}
@@ -556,13 +567,19 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 	for i, cl := range docsClusters {
 		d := &Document{b: b, Index: i, Count: n, clusters: cl, Timestamp: b.ts, ctx: ctx}
 		d.BundleUUID = b.uuid(fmt.Sprintf("bundle/%s/%d", b.x.ExportID, i))
+		boundary := func(k int) time.Time { // start of document k > 0
+			if monthStarts[k-1] {
+				return monthStart(b.clusters[docsClusters[k][0]].key, b.o.Location)
+			}
+			return b.clusters[docsClusters[k][0]].key
+		}
 		start := b.x.Period.Start
 		if i > 0 {
-			start = b.clusters[cl[0]].key
+			start = boundary(i)
 		}
 		end := b.x.Period.End
 		if i < n-1 {
-			end = b.clusters[docsClusters[i+1][0]].key
+			end = boundary(i + 1)
 			for _, ci := range cl {
 				for _, ii := range b.clusters[ci].items {
 					if l := b.items[ii].last; l.After(end) {
@@ -662,6 +679,10 @@ func (d *Document) content(skeleton bool) *docContent {
 			c.sections[it.sec] = append(c.sections[it.sec], it.id)
 		}
 		if b.o.Provenance == ProvenanceNone || !provenanceTarget(it.e) {
+			continue
+		}
+		if b.o.Provenance == ProvenancePerEntry {
+			c.provenace = append(c.provenace, b.entryProvenance(it))
 			continue
 		}
 		g := groups[it.agent]
@@ -791,7 +812,7 @@ func (d *Document) writeWith(ctx context.Context, out io.Writer, skeleton bool) 
 		}
 		w.entryResource(&b.items[i])
 	}
-	if skeleton && b.o.Provenance != ProvenanceNone {
+	if skeleton && b.o.Provenance == ProvenanceGrouped {
 		agents := map[string]bool{}
 		for i := range b.items {
 			agents[b.items[i].agent] = true
@@ -840,4 +861,20 @@ func (b *builder) medication(id string) *Medication {
 		}
 	}
 	return nil
+}
+
+// entryProvenance is the Provenance of one entry (ProvenancePerEntry).
+func (b *builder) entryProvenance(it *item) provGroup {
+	rec := it.e.common().RecordedAt
+	if rec.IsZero() {
+		rec = it.when
+	}
+	return provGroup{key: it.agent, id: b.uuid("provenance/" + string(it.e.Kind()) + "/" + it.e.common().SourceID),
+		targets: []string{it.id}, recorded: rec}
+}
+
+// monthStart returns the first instant of t's calendar month in loc.
+func monthStart(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
 }

@@ -75,8 +75,10 @@
 // care plan → goals, appointment/encounter participants) form clusters
 // that travel together; measuring devices, questionnaires and
 // medications are shared resources repeated in each document that needs
-// them. Not yet implemented from spec §3.2: the streaming EntrySource
-// input, ProvenancePerEntry, PartitionCalendarMonth, narratives and the
-// Spec registry type for future MIO versions (the 1.1.0 tables live in
-// diga110.go).
+// them. Options.Provenance selects grouped (one Provenance per document
+// and recording actor, the default), per-entry or no Provenance;
+// Options.Partition selects greedy packing or calendar-month documents.
+// Not yet implemented from spec §3.2: the streaming EntrySource input,
+// narratives and the Spec registry type for future MIO versions (the
+// 1.1.0 tables live in diga110.go).
 package mio

@@ -51,6 +51,7 @@ type jsonOptions struct {
 	Timestamp      *time.Time     `json:"timestamp,omitempty"`
 	MaxBytes       int64          `json:"maxBytes,omitempty"`
 	Provenance     ProvenanceMode `json:"provenance,omitempty"`
+	Partition      PartitionMode  `json:"partition,omitempty"`
 	Location       string         `json:"location,omitempty"`
 	Indent         string         `json:"indent,omitempty"`
 	LaxKVNR        bool           `json:"laxKvnr,omitempty"`
@@ -97,6 +98,7 @@ func DecodeExport(r io.Reader) (Export, Options, error) {
 			ts := *jo.Timestamp
 			o.Clock = func() time.Time { return ts }
 		}
+		o.Partition = jo.Partition
 		o.MaxBytes, o.Provenance, o.Indent, o.LaxKVNR, o.NoPlausibility = jo.MaxBytes, jo.Provenance, jo.Indent, jo.LaxKVNR, jo.NoPlausibility
 		if jo.Location != "" {
 			loc, err := time.LoadLocation(jo.Location)

@@ -13,8 +13,23 @@ const (
 	// ProvenanceGrouped emits one Provenance per document and recording
 	// actor (the default, as in KBV's complete examples).
 	ProvenanceGrouped ProvenanceMode = "grouped"
+	// ProvenancePerEntry emits one Provenance per entry.
+	ProvenancePerEntry ProvenanceMode = "per-entry"
 	// ProvenanceNone emits no Provenance.
 	ProvenanceNone ProvenanceMode = "none"
+)
+
+// PartitionMode selects where documents are cut.
+type PartitionMode string
+
+// Partition modes.
+const (
+	// PartitionGreedy fills each document up to MaxBytes (the default).
+	PartitionGreedy PartitionMode = "greedy"
+	// PartitionCalendarMonth starts a new document at every calendar
+	// month (in Options.Location) and splits inside a month only when
+	// it exceeds MaxBytes; document periods then start on month starts.
+	PartitionCalendarMonth PartitionMode = "calendar-month"
 )
 
 // DefaultMaxBytes is the default document size limit (spec §2.9): 25 MB
@@ -38,6 +53,8 @@ type Options struct {
 	MaxBytes int64
 	// Provenance is the Provenance mode; "" = ProvenanceGrouped.
 	Provenance ProvenanceMode
+	// Partition is the split mode; "" = PartitionGreedy.
+	Partition PartitionMode
 	// Indent indents the XML (goldens); "" in production.
 	Indent string
 	// MaxClockSkew bounds entry times in the future; 0 = 5 minutes.
@@ -73,9 +90,16 @@ func resolveOptions(o Options, is *issues) resolvedOptions {
 	switch r.Provenance {
 	case "":
 		r.Provenance = ProvenanceGrouped
-	case ProvenanceGrouped, ProvenanceNone:
+	case ProvenanceGrouped, ProvenancePerEntry, ProvenanceNone:
 	default:
 		is.add("Options.Provenance", ErrConfig, "unknown provenance mode")
+	}
+	switch r.Partition {
+	case "":
+		r.Partition = PartitionGreedy
+	case PartitionGreedy, PartitionCalendarMonth:
+	default:
+		is.add("Options.Partition", ErrConfig, "unknown partition mode")
 	}
 	if r.MaxClockSkew == 0 {
 		r.MaxClockSkew = 5 * time.Minute

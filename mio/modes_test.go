@@ -1,0 +1,99 @@
+package mio
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digakit/digakit/mio/miotest"
+)
+
+func checkNoFindings(t *testing.T, doc []byte) {
+	t.Helper()
+	if c := fuzzChecker(); c != nil {
+		if f := c.Check(bytes.NewReader(doc)); len(f) > 0 {
+			t.Fatalf("miocheck findings: %v", f)
+		}
+	}
+}
+
+func TestProvenancePerEntry(t *testing.T) {
+	x, o := loadExport(t, "complete.json")
+	o.Provenance = ProvenancePerEntry
+	docs := buildAll(t, x, o)
+	if len(docs) != 1 {
+		t.Fatal("want one document")
+	}
+	n := bytes.Count(docs[0], []byte("KBV_PR_MIO_DIGA_Provenance|1.1.0"))
+	// every entry except the attachment gets its own Provenance
+	if n != len(x.Entries)-1 {
+		t.Fatalf("%d Provenance resources for %d entries", n, len(x.Entries))
+	}
+	checkNoFindings(t, docs[0])
+	miotest.CheckSchema(t, docs[0])
+
+	o.Provenance = ProvenanceNone
+	docs = buildAll(t, x, o)
+	if bytes.Contains(docs[0], []byte("KBV_PR_MIO_DIGA_Provenance")) {
+		t.Fatal("ProvenanceNone emitted a Provenance")
+	}
+	checkNoFindings(t, docs[0])
+}
+
+// TestPartitionCalendarMonth: a new document at every month start in
+// Europe/Berlin (DST months included), splitting inside a month only when
+// it exceeds MaxBytes.
+func TestPartitionCalendarMonth(t *testing.T) {
+	start := time.Date(2024, 2, 20, 0, 0, 0, 0, berlin)
+	x, o := glucoseExport(0)
+	x.Period = Period{Start: start, End: time.Date(2024, 11, 5, 0, 0, 0, 0, berlin)}
+	x.Created = x.Period.End
+	o.Clock = func() time.Time { return x.Created }
+	for i := 0; i < 240; i++ {
+		x.Entries = append(x.Entries, &Glucose{Common: Common{SourceID: "g-" + time.Duration(i).String()},
+			Effective: start.Add(time.Duration(i) * 25 * time.Hour), Value: MustDecimal("99"), Unit: "mg/dL"})
+	}
+	o.Partition = PartitionCalendarMonth
+	docs, err := Build(context.Background(), x, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 9 { // Feb..Oct
+		t.Fatalf("want 9 monthly documents, got %d", len(docs))
+	}
+	for i, d := range docs {
+		if i > 0 {
+			s := d.Period.Start.In(berlin)
+			if s.Day() != 1 || s.Hour() != 0 || s.Minute() != 0 || !docs[i-1].Period.End.Equal(d.Period.Start) {
+				t.Fatalf("doc %d starts at %v", i, s)
+			}
+		}
+		if i == 1 || i == 7 { // March (DST start), September
+			b, _ := d.Bytes()
+			checkNoFindings(t, b)
+		}
+	}
+	if !strings.HasPrefix(docs[2].Period.Start.In(berlin).Format(time.RFC3339), "2024-04-01T00:00:00+02:00") {
+		t.Fatalf("April starts at %v", docs[2].Period.Start.In(berlin))
+	}
+	// Inside a month the size limit still splits.
+	o.MaxBytes = MinMaxBytes
+	docs2, err := Build(context.Background(), x, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs2) <= len(docs) {
+		t.Fatalf("small MaxBytes did not split inside months: %d", len(docs2))
+	}
+	for _, d := range docs2 {
+		if d.Size > o.MaxBytes {
+			t.Fatal("document over the limit")
+		}
+	}
+	o.Partition = "weekly"
+	if err := Validate(x, o); err == nil {
+		t.Fatal("unknown partition mode accepted")
+	}
+}
