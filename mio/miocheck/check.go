@@ -2,6 +2,8 @@ package miocheck
 
 import (
 	"bytes"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -68,7 +70,14 @@ func (c *Checker) Check(r io.Reader) []Finding {
 	}
 	root, err := parse(bytes.NewReader(data))
 	if err != nil {
-		ru.add(-1, "", "", "xml", "not well-formed: %v", err)
+		// The parser's message may quote document content (health data);
+		// report only the line.
+		var se *xml.SyntaxError
+		if errors.As(err, &se) {
+			ru.add(-1, "", "", "xml", "not well-formed XML at line %d", se.Line)
+		} else {
+			ru.add(-1, "", "", "xml", "not well-formed or not a single FHIR document")
+		}
 		return ru.findings
 	}
 	ru.rawLexical(data)
