@@ -62,7 +62,7 @@ type HTTPSource struct {
 	// URL of the file (raw XML or ZIP). Required; must be http or https.
 	URL string
 	// Client is the HTTP client. Nil: a private client with a 60 s timeout
-	// (never http.DefaultClient).
+	// that refuses redirects from https to http (never http.DefaultClient).
 	Client *http.Client
 	// MaxSize caps the body. Zero: MaxDirectoryZIPSize (10 MiB).
 	MaxSize int64
@@ -70,7 +70,20 @@ type HTTPSource struct {
 	UserAgent string
 }
 
-var defaultSourceClient = &http.Client{Timeout: 60 * time.Second}
+var defaultSourceClient = &http.Client{Timeout: 60 * time.Second, CheckRedirect: noDowngradeRedirect}
+
+// noDowngradeRedirect follows at most 5 redirects and never from https to
+// plain http: the directory has no signature of its own, so TLS is its
+// only integrity protection.
+func noDowngradeRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("more than 5 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return errors.New("redirect from https to " + req.URL.Scheme + " refused")
+	}
+	return nil
+}
 
 // Fetch performs one conditional GET. A 304 gives NotModified; any status
 // other than 200/304, a network error or an oversized body gives a

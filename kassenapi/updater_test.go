@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -531,5 +532,23 @@ func TestUpdaterStoreFailure(t *testing.T) {
 	// The next refresh of the same content retries the save.
 	if changed, err := u.Refresh(t.Context()); changed || !errors.As(err, &ue) || ue.Stage != "store" || st.saves.Load() != 2 {
 		t.Fatalf("retry: changed=%v err=%v saves=%d", changed, err, st.saves.Load())
+	}
+}
+
+func TestHTTPSourceErrors(t *testing.T) {
+	var fe *kassenapi.FetchError
+	for _, u := range []string{"ftp://example.org/x", "::", "https://user:secret@127.0.0.1:1/x?token=abc"} {
+		_, err := (&kassenapi.HTTPSource{URL: u}).Fetch(t.Context(), kassenapi.FetchState{})
+		if !errors.As(err, &fe) {
+			t.Fatalf("%s: %v", u, err)
+		}
+		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "token") {
+			t.Errorf("error leaks URL secrets: %v", err)
+		}
+	}
+	srv := kassenapitest.NewDirectoryServer(t, kassenapitest.DirectoryServerOptions{})
+	_, err := (&kassenapi.HTTPSource{URL: srv.XMLURL(), Client: srv.Client(), MaxSize: 100}).Fetch(t.Context(), kassenapi.FetchState{})
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "larger") {
+		t.Fatalf("size cap: %v", err)
 	}
 }
