@@ -108,6 +108,18 @@ type builder struct {
 func Build(ctx context.Context, x Export, o Options) ([]*Document, error) {
 	var is issues
 	ro := resolveOptions(o, &is)
+	if x.Source != nil {
+		if len(x.Entries) > 0 {
+			is.add("Source", ErrConfig, "give either Entries or Source, not both")
+			return nil, is.err()
+		}
+		if err := x.Source.Each(ctx, func(e Entry) error {
+			x.Entries = append(x.Entries, e)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("mio: entry source: %w", err)
+		}
+	}
 	validateExport(&x, ro, &is)
 	if err := is.err(); err != nil {
 		return nil, err

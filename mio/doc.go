@@ -78,7 +78,10 @@
 // them. Options.Provenance selects grouped (one Provenance per document
 // and recording actor, the default), per-entry or no Provenance;
 // Options.Partition selects greedy packing or calendar-month documents.
-// Not yet implemented from spec §3.2: the streaming EntrySource input,
-// narratives and the Spec registry type for future MIO versions (the
-// 1.1.0 tables live in diga110.go).
+// Export.Source (an [EntrySource]) may replace Export.Entries; it is read
+// once by Build and its entries are kept in memory (the re-reading,
+// constant-memory variant of spec §3.7 and ErrSourceChanged are not yet
+// implemented). Also not yet implemented: narratives and the Spec
+// registry type for future MIO versions (the 1.1.0 tables live in
+// diga110.go).
 package mio

@@ -22,6 +22,9 @@ type Export struct {
 	Created time.Time `json:"created,omitzero"`
 	// Entries are the collected data, in any order.
 	Entries []Entry `json:"-"`
+	// Source is the streaming alternative to Entries (exactly one of the
+	// two). Build reads it once, in phase 1.
+	Source EntrySource `json:"-"`
 	// Devices are measuring devices (glucose meter, watch) referenced by
 	// vital signs through Device.
 	Devices []MeasuringDevice `json:"devices,omitempty"`
@@ -30,8 +33,10 @@ type Export struct {
 	Medications []Medication `json:"medications,omitempty"`
 }
 
-// EntrySource is a streaming alternative to Export.Entries (not yet
-// supported by Build: see the package documentation).
+// EntrySource is a streaming alternative to Export.Entries, e.g. rows of
+// a database cursor. Each calls fn for every entry in a stable order.
+// Build currently reads the source once and keeps the entries (memory
+// O(entries)); documents are still streamed.
 type EntrySource interface {
 	Each(ctx context.Context, fn func(Entry) error) error
 }

@@ -3,6 +3,7 @@ package mio
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,41 @@ func TestPartitionCalendarMonth(t *testing.T) {
 	o.Partition = "weekly"
 	if err := Validate(x, o); err == nil {
 		t.Fatal("unknown partition mode accepted")
+	}
+}
+
+type sliceSource struct {
+	entries []Entry
+	err     error
+}
+
+func (s sliceSource) Each(ctx context.Context, fn func(Entry) error) error {
+	if s.err != nil {
+		return s.err
+	}
+	for _, e := range s.entries {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestEntrySource(t *testing.T) {
+	x, o := loadExport(t, "complete.json")
+	want := buildAll(t, x, o)
+	y := x
+	y.Source, y.Entries = sliceSource{entries: x.Entries}, nil
+	got := buildAll(t, y, o)
+	if !bytes.Equal(got[0], want[0]) {
+		t.Fatal("Source and Entries give different bytes")
+	}
+	y.Entries = x.Entries
+	if _, err := Build(context.Background(), y, o); !errors.Is(err, ErrConfig) {
+		t.Fatalf("both Entries and Source: %v", err)
+	}
+	boom := errors.New("cursor closed")
+	if _, err := Build(context.Background(), Export{Source: sliceSource{err: boom}}, o); !errors.Is(err, boom) {
+		t.Fatalf("source error not wrapped: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package mio
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -19,6 +20,18 @@ import (
 func Validate(x Export, o Options) error {
 	var is issues
 	ro := resolveOptions(o, &is)
+	if x.Source != nil {
+		if len(x.Entries) > 0 {
+			is.add("Source", ErrConfig, "give either Entries or Source, not both")
+			return is.err()
+		}
+		if err := x.Source.Each(context.Background(), func(e Entry) error {
+			x.Entries = append(x.Entries, e)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("mio: entry source: %w", err)
+		}
+	}
 	validateExport(&x, ro, &is)
 	return is.err()
 }
