@@ -446,6 +446,28 @@ const (
 //
 // REQ: TR03161-3:O.Auth_4
 func (s *Service) SecondFactorStep(ctx context.Context, token, kind, code string) (authReqID, account string, err error) {
+	method := "totp"
+	if kind == FactorRecovery {
+		method = "recovery"
+	}
+	return s.secondFactor(ctx, token, method, func(account string) error {
+		if method == "recovery" {
+			return s.useRecoveryCode(ctx, account, code)
+		}
+		return s.VerifyTOTP(ctx, account, code)
+	})
+}
+
+var amrOf = map[string][]string{
+	"totp":     {"pwd", "otp", "mfa"},
+	"recovery": {"pwd", "rcode"},
+	"webauthn": {"pwd", "hwk", "mfa"},
+}
+
+// secondFactor runs one second-factor check for the password step's
+// token: limiter, check, single-use consumption of the token, then the
+// auth request is marked done.
+func (s *Service) secondFactor(ctx context.Context, token, method string, check func(account string) error) (authReqID, account string, err error) {
 	account, authReqID, err = s.preauth(ctx, token, "2fa")
 	if err != nil {
 		s.emit(ctx, EventSequenceFail, "", "", map[string]string{"step": "second_factor"})
@@ -456,15 +478,7 @@ func (s *Service) SecondFactorStep(ctx context.Context, token, kind, code string
 		s.emit(ctx, EventLoginFail, "throttled", s.pseudonymOf(ctx, account), map[string]string{"limiter": "second_factor"})
 		return "", "", &ThrottleError{RetryAfter: d, Limiter: "second_factor"}
 	}
-	var amr []string
-	var method string
-	switch kind {
-	case FactorRecovery:
-		err, amr, method = s.useRecoveryCode(ctx, account, code), []string{"pwd", "rcode"}, "recovery"
-	default:
-		err, amr, method = s.VerifyTOTP(ctx, account, code), []string{"pwd", "otp", "mfa"}, "totp"
-	}
-	if err != nil {
+	if err := check(account); err != nil {
 		s.metrics.logins.WithLabelValues(method, "fail").Inc()
 		if s.limiter.FailSecondFactor(account) {
 			s.metrics.lockouts.WithLabelValues("second_factor").Inc()
@@ -479,7 +493,7 @@ func (s *Service) SecondFactorStep(ctx context.Context, token, kind, code string
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", "", ErrSequence
 	}
-	if err := s.completeAuthRequest(ctx, authReqID, account, amr, s.now()); err != nil {
+	if err := s.completeAuthRequest(ctx, authReqID, account, amrOf[method], s.now()); err != nil {
 		return "", "", err
 	}
 	s.metrics.logins.WithLabelValues(method, "ok").Inc()

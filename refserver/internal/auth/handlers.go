@@ -42,7 +42,9 @@ func Routes() []string {
 		"GET /authorize", "POST /authorize", "GET /end_session", "POST /end_session",
 		"GET /login", "POST /login", "POST /login/2fa", "GET /login/reset", "POST /login/reset", "GET /login/logged-out",
 		"GET /register", "POST /register", "POST /register/totp",
-		"GET /v1/me/sessions", "DELETE /v1/me/sessions", "DELETE /v1/me/sessions/{id}", "POST /v1/me/password")
+		"GET /v1/me/sessions", "DELETE /v1/me/sessions", "DELETE /v1/me/sessions/{id}", "POST /v1/me/password",
+		"POST /login/2fa/webauthn/begin", "POST /login/2fa/webauthn/finish",
+		"POST /v1/me/webauthn/registrations", "POST /v1/me/webauthn/registrations/{token}")
 }
 
 // Mount registers the auth routes on mux.
@@ -71,6 +73,89 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/me/sessions", s.RequireUser(http.HandlerFunc(s.deleteAllSessions)))
 	mux.Handle("DELETE /v1/me/sessions/{id}", s.RequireUser(http.HandlerFunc(s.deleteSession)))
 	mux.Handle("POST /v1/me/password", s.RequireUser(http.HandlerFunc(s.changePassword)))
+	mux.Handle("POST /login/2fa/webauthn/begin", page(s.webauthnLoginBegin))
+	mux.Handle("POST /login/2fa/webauthn/finish", page(s.webauthnLoginFinish))
+	mux.Handle("POST /v1/me/webauthn/registrations", s.RequireUser(http.HandlerFunc(s.webauthnRegisterBegin)))
+	mux.Handle("POST /v1/me/webauthn/registrations/{token}", s.RequireUser(http.HandlerFunc(s.webauthnRegisterFinish)))
+}
+
+func (s *Service) webauthnError(w http.ResponseWriter, err error) {
+	switch {
+	case throttled(w, err):
+	case errors.Is(err, ErrWebAuthnOff):
+		WriteProblem(w, http.StatusNotFound, "not-found", "Not Found")
+	case errors.Is(err, ErrSequence):
+		WriteProblem(w, http.StatusBadRequest, "sequence", "Please start again")
+	case errors.Is(err, ErrFlagInconsistency):
+		WriteProblem(w, http.StatusUnauthorized, "webauthn-flag-inconsistency", "Please register your passkey again")
+	case errors.Is(err, ErrCloneWarning):
+		WriteProblem(w, http.StatusUnauthorized, "clone-warning", "Please register your security key again")
+	case errors.Is(err, ErrSecondFactor):
+		WriteProblem(w, http.StatusUnauthorized, "second-factor-rejected", "Second factor rejected")
+	default:
+		s.cfg.Logger.Error("webauthn step failed", "err", err)
+		WriteProblem(w, http.StatusInternalServerError, "internal", "Internal Server Error")
+	}
+}
+
+func (s *Service) webauthnLoginBegin(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	ca, err := s.BeginWebAuthnLogin(r.Context(), r.PostForm.Get("token"))
+	if err != nil {
+		s.webauthnError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ca)
+}
+
+func (s *Service) webauthnLoginFinish(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	id, account, err := s.FinishWebAuthnLogin(r.Context(), tok, r)
+	if err != nil {
+		s.webauthnError(w, err)
+		return
+	}
+	if a, _ := s.authRequest(r.Context(), id); a != nil {
+		if bt, err := s.newBrowserSession(r.Context(), account, a.AMR, a.AuthTime); err == nil {
+			s.setBrowserCookie(w, r, bt, int(s.cfg.BrowserAbsolute/time.Second))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": s.callbackURL(id)})
+}
+
+func (s *Service) webauthnRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	c := ClaimsFrom(r.Context())
+	if err := s.RequireStepUp(c); err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", max_age=300`)
+		WriteProblem(w, http.StatusUnauthorized, "step-up-required", "Step-up required")
+		return
+	}
+	acct, err := s.accountBySub(r.Context(), c.Subject)
+	if err != nil {
+		WriteProblem(w, http.StatusUnauthorized, "invalid-token", "Unauthorized")
+		return
+	}
+	cc, tok, err := s.BeginWebAuthnRegistration(r.Context(), acct)
+	if err != nil {
+		s.webauthnError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "options": cc})
+}
+
+func (s *Service) webauthnRegisterFinish(w http.ResponseWriter, r *http.Request) {
+	c := ClaimsFrom(r.Context())
+	acct, err := s.accountBySub(r.Context(), c.Subject)
+	if err != nil {
+		WriteProblem(w, http.StatusUnauthorized, "invalid-token", "Unauthorized")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := s.FinishWebAuthnRegistration(r.Context(), acct, r.PathValue("token"), r); err != nil {
+		s.webauthnError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
 }
 
 // pageHeaders sets the login-UI hardening headers (§3.2.13).

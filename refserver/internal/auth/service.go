@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -98,6 +99,9 @@ type Config struct {
 	RegistrationGate func(ctx context.Context, code string) error
 	// AppName labels the TOTP entry in the authenticator app.
 	AppName string
+	// WebAuthn enables security keys and passkeys as second factor when
+	// set (off by default, §3.2.7).
+	WebAuthn *webauthn.Config
 	// Metrics, when set, receives the auth counters.
 	Metrics prometheus.Registerer
 }
@@ -150,6 +154,7 @@ type Service struct {
 	storage  *opStorage
 	verifier *Verifier
 	metrics  *authMetrics
+	wa       *webauthn.WebAuthn
 }
 
 // Errors of the service API.
@@ -175,6 +180,13 @@ func New(cfg Config) (*Service, error) {
 			return nil, ErrConfig
 		}
 		s.clients[c.ID] = &client{cfg: c, svc: s}
+	}
+	if cfg.WebAuthn != nil {
+		wa, err := webauthn.New(cfg.WebAuthn)
+		if err != nil {
+			return nil, ErrConfig
+		}
+		s.wa = wa
 	}
 	s.storage = &opStorage{s: s}
 	opts := []op.Option{}
