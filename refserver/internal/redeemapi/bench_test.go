@@ -57,17 +57,17 @@ func BenchmarkBareHandler(b *testing.B) {
 	mux.HandleFunc("POST /v1/redemptions", func(w http.ResponseWriter, r *http.Request) {
 		req, err := redeemapi.DecodeRedeemRequest(r.Body)
 		if err != nil {
-			http.Error(w, "bad", 400)
+			http.Error(w, "bad", http.StatusBadRequest)
 			return
 		}
 		code, err := kassenapi.ParseCode(req.Code)
 		if err != nil {
-			http.Error(w, "bad", 422)
+			http.Error(w, "bad", http.StatusUnprocessableEntity)
 			return
 		}
 		ds, _ := dg.Digests(code)
 		if _, err := seal.Seal([]byte(hex.EncodeToString(ds[0].Sum[:])), []byte(code.Plain())); err != nil {
-			http.Error(w, "bad", 500)
+			http.Error(w, "bad", http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
