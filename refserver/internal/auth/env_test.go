@@ -258,3 +258,5 @@ func (e *env) api(t testing.TB, method, path, at string, body string) (int, stri
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+func httpTestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }

@@ -147,6 +147,7 @@ func TestT8NoEnumeration(t *testing.T) {
 				code, body, _ := e.postForm(t, p.path, p.form(name))
 				d := time.Since(t0)
 				bodies[strconv.Itoa(code)+"\x00"+body]++
+				require.NotContains(t, body, name, "no page before login echoes the identifier")
 				if strings.HasPrefix(name, "known") {
 					known = append(known, d)
 				} else {
