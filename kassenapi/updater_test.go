@@ -478,9 +478,9 @@ func TestUpdaterUpdateStep(t *testing.T) {
 // TestUpdaterSlowBodyTimeout: a server that stalls mid-body hits the
 // client timeout; the old snapshot stays.
 func TestUpdaterSlowBodyTimeout(t *testing.T) {
-	srv := kassenapitest.NewDirectoryServer(t, kassenapitest.DirectoryServerOptions{SlowDelay: 5 * time.Second})
+	srv := kassenapitest.NewDirectoryServer(t, kassenapitest.DirectoryServerOptions{SlowDelay: time.Minute})
 	client := srv.Client()
-	client.Timeout = 200 * time.Millisecond
+	client.Timeout = time.Second // generous for loaded CI machines; the stall is a minute
 	u, err := kassenapi.NewDirectoryUpdater(t.Context(), kassenapi.DirectoryUpdaterConfig{URL: srv.ZIPURL(), HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
