@@ -395,8 +395,9 @@ func (s *Store) DropRows(ctx context.Context, log, seg string, batch int) (int, 
 
 // Tx is a write transaction of a Store.
 type Tx struct {
-	tx *sql.Tx
-	s  *Store
+	tx    *sql.Tx
+	s     *Store
+	heads map[string]string // head segment per log as locked or set here
 }
 
 var _ audit.StoreTx = (*Tx)(nil)
@@ -405,37 +406,42 @@ var _ audit.StoreTx = (*Tx)(nil)
 // if missing and locks it (PostgreSQL FOR UPDATE; SQLite takes the write
 // lock with the insert).
 func (t *Tx) LockHead(ctx context.Context, log string) (audit.Segment, bool, error) {
+	// The insert creates the head row if missing and, on SQLite, takes the
+	// write lock even in a deferred transaction without writing a page;
+	// PostgreSQL locks the head row with FOR UPDATE.
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO audit_heads (log, seg) VALUES ($1, '') ON CONFLICT (log) DO NOTHING`, log); err != nil {
 		return audit.Segment{}, false, fmt.Errorf("sqlstore: lock head: %w", err)
 	}
-	q := `SELECT seg FROM audit_heads WHERE log = $1`
+	q := `SELECT h.seg, s.state, s.size, s.root, s.last_ts, s.opened_at, s.closed_at, s.dropped_at, s.final_checkpoint
+FROM audit_heads h LEFT JOIN audit_segments s ON s.log = h.log AND s.seg = h.seg WHERE h.log = $1`
 	if t.s.dialect == Postgres {
-		q += ` FOR UPDATE`
-	} else {
-		// Take the SQLite write lock even without _txlock=immediate.
-		if _, err := t.tx.ExecContext(ctx, `UPDATE audit_heads SET seg = seg WHERE log = $1`, log); err != nil {
+		// Lock first, then read the segment in a new statement: under READ
+		// COMMITTED a joined row would come from the pre-lock snapshot.
+		var seg string
+		if err := t.tx.QueryRowContext(ctx, `SELECT seg FROM audit_heads WHERE log = $1 FOR UPDATE`, log).Scan(&seg); err != nil {
 			return audit.Segment{}, false, fmt.Errorf("sqlstore: lock head: %w", err)
 		}
 	}
-	var seg string
-	if err := t.tx.QueryRowContext(ctx, q, log).Scan(&seg); err != nil {
+	sg := audit.Segment{Log: log}
+	var state, lastTS, opened, closed, dropped, final sql.NullString
+	var size sql.NullInt64
+	if err := t.tx.QueryRowContext(ctx, q, log).Scan(&sg.Seg, &state, &size, &sg.Root, &lastTS, &opened, &closed, &dropped, &final); err != nil {
 		return audit.Segment{}, false, fmt.Errorf("sqlstore: lock head: %w", err)
 	}
-	if seg == "" {
+	if t.heads == nil {
+		t.heads = map[string]string{}
+	}
+	t.heads[log] = sg.Seg
+	if sg.Seg == "" {
 		return audit.Segment{}, false, nil
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+segCols+` FROM audit_segments WHERE log = $1 AND seg = $2`, log, seg)
-	if err != nil {
-		return audit.Segment{}, false, fmt.Errorf("sqlstore: lock head: %w", err)
+	if !state.Valid {
+		return audit.Segment{}, false, fmt.Errorf("sqlstore: head segment %s missing", sg.Seg)
 	}
-	ss, err := scanSegments(rows)
-	if err != nil {
-		return audit.Segment{}, false, err
-	}
-	if len(ss) != 1 {
-		return audit.Segment{}, false, fmt.Errorf("sqlstore: head segment %s missing", seg)
-	}
-	return ss[0], true, nil
+	sg.State, sg.Size, sg.LastTS = state.String, uint64(size.Int64), lastTS.String
+	sg.OpenedAt, sg.ClosedAt, sg.DroppedAt = parseTime(opened), parseTime(closed), parseTime(dropped)
+	sg.FinalCheckpoint = final.String
+	return sg, true, nil
 }
 
 // PutSegment implements audit.StoreTx.
@@ -450,8 +456,14 @@ ON CONFLICT (log, seg) DO UPDATE SET state = excluded.state, size = excluded.siz
 		return fmt.Errorf("sqlstore: put segment: %w", err)
 	}
 	if sg.State == audit.SegOpen {
-		if _, err := t.tx.ExecContext(ctx, `UPDATE audit_heads SET seg = $2 WHERE log = $1`, sg.Log, sg.Seg); err != nil {
-			return fmt.Errorf("sqlstore: put segment: %w", err)
+		if h, ok := t.heads[sg.Log]; !ok || h != sg.Seg {
+			if _, err := t.tx.ExecContext(ctx, `UPDATE audit_heads SET seg = $2 WHERE log = $1`, sg.Log, sg.Seg); err != nil {
+				return fmt.Errorf("sqlstore: put segment: %w", err)
+			}
+			if t.heads == nil {
+				t.heads = map[string]string{}
+			}
+			t.heads[sg.Log] = sg.Seg
 		}
 	}
 	return nil
