@@ -223,4 +223,3 @@ func BenchmarkVerify(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "events/s")
 }
-
