@@ -142,12 +142,17 @@ func Build(ctx context.Context, x Export, o Options) ([]*Document, error) {
 		return nil, err
 	}
 	for _, d := range docs {
-		cw := &countWriter{w: io.Discard}
-		if err := d.write(ctx, cw); err != nil {
+		// Exact size without a full serialisation: the frame plus the
+		// clusters measured at their depth (WriteTo verifies it).
+		size, err := d.frameSize(ctx)
+		if err != nil {
 			return nil, err
 		}
-		d.Size = cw.n
-		d.Metadata.Size = cw.n
+		for _, ci := range d.clusters {
+			size += b.clusters[ci].size
+		}
+		d.Size = size
+		d.Metadata.Size = size
 		if d.Size > ro.MaxBytes {
 			return nil, fmt.Errorf("%w: document %d exceeds MaxBytes after planning", ErrInternal, d.Index)
 		}
@@ -615,6 +620,7 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 
 // docContent is the resolved content of one document.
 type docContent struct {
+	sharedN   [numSections]int // leading shared references per section
 	items     []int
 	meds      []string
 	quests    []string
@@ -682,6 +688,7 @@ func (d *Document) content(skeleton bool) *docContent {
 	for _, k := range c.quests {
 		c.sections[secFrageboegen] = append(c.sections[secFrageboegen], b.questID[k])
 	}
+	c.sharedN[secFrageboegen] = len(c.quests)
 	groups := map[string]*provGroup{}
 	for _, i := range c.items {
 		it := &b.items[i]
@@ -785,13 +792,24 @@ func (d *Document) write(ctx context.Context, w io.Writer) error {
 	return d.writeWith(ctx, w, false)
 }
 
+// frameSize is the exact size of the document without its clusters.
+func (d *Document) frameSize(ctx context.Context) (int64, error) {
+	cw := &countWriter{w: io.Discard}
+	err := d.writeMode(ctx, cw, false, true)
+	return cw.n, err
+}
+
 func (d *Document) writeWith(ctx context.Context, out io.Writer, skeleton bool) error {
+	return d.writeMode(ctx, out, skeleton, false)
+}
+
+func (d *Document) writeMode(ctx context.Context, out io.Writer, skeleton, frame bool) error {
 	b := d.b
 	bw := bufio.NewWriterSize(out, 64<<10)
 	if _, err := bw.WriteString(xmlHeader); err != nil {
 		return err
 	}
-	w := &rw{Writer: xmlw.New(bw, b.o.Indent), b: b}
+	w := &rw{Writer: xmlw.New(bw, b.o.Indent), b: b, frame: frame}
 	c := d.content(skeleton)
 	compID := b.uuid(fmt.Sprintf("composition/%s/%d", b.x.ExportID, d.Index))
 	w.Start("Bundle", "xmlns", fhirNS)
@@ -817,6 +835,9 @@ func (d *Document) writeWith(ctx context.Context, out io.Writer, skeleton bool) 
 		w.medication(b.medication(id))
 	}
 	for n, i := range c.items {
+		if frame {
+			break
+		}
 		if n%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("mio: write: %w", err)
@@ -839,6 +860,9 @@ func (d *Document) writeWith(ctx context.Context, out io.Writer, skeleton bool) 
 		}
 	}
 	for _, g := range c.provenace {
+		if frame && b.o.Provenance == ProvenancePerEntry {
+			break
+		}
 		w.provenance(g)
 	}
 	w.End()

@@ -13,6 +13,10 @@ import (
 type rw struct {
 	*xmlw.Writer
 	b *builder
+	// frame omits everything that belongs to clusters (entry resources,
+	// their section references and Provenance targets), so that a
+	// document's exact size is the frame plus its measured clusters.
+	frame bool
 }
 
 func urn(id string) string { return "urn:uuid:" + id }
@@ -169,13 +173,18 @@ func (w *rw) composition(d *Document, id string, c *docContent, skeleton bool) {
 			continue
 		}
 		w.sectionHeader(sections[s])
+		if w.frame {
+			refs = refs[:c.sharedN[s]]
+		}
 		for _, r := range refs {
 			w.ref("entry", r)
 		}
 		if hasVital {
 			w.sectionHeader(vitalSection)
-			for _, r := range c.vital {
-				w.ref("entry", r)
+			if !w.frame {
+				for _, r := range c.vital {
+					w.ref("entry", r)
+				}
 			}
 			w.End()
 		}
@@ -414,8 +423,10 @@ func (w *rw) provenance(g provGroup) {
 	b := w.b
 	w.entry(g.id, func() {
 		w.resourceHead("Provenance", g.id, "Provenance", nil)
-		for _, t := range g.targets {
-			w.ref("target", t)
+		if !w.frame {
+			for _, t := range g.targets {
+				w.ref("target", t)
+			}
 		}
 		w.Prim("recorded", w.instant(g.recorded))
 		agent := func(typ Coding, who string) {
