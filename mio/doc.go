@@ -66,6 +66,32 @@
 // ("digakit mio check"); mio/miotest validates output against the FHIR R4
 // XML schema with xmllint.
 //
+// # JSON form
+//
+// [DecodeExport] reads one JSON object; [Export.MarshalJSON] writes the
+// same form. Members are the lowerCamelCase Go field names ("exportId",
+// "patient", "diga", "period", "created", "devices", "medications",
+// "entries"); Common fields are inline in each entry; "kind" is the
+// entry's [Kind] token (body-weight, body-height, body-temperature,
+// heart-rate, respiratory-rate, oxygen-saturation, head-circumference,
+// blood-pressure, glucose, free-observation, diary-entry,
+// questionnaire-response, score, functional-assessment, activity,
+// lifestyle-factor, environmental-factor, nutrition-intake, problem,
+// allergy, medication-statement, medication-intake, goal, care-plan,
+// appointment, encounter, attachment, practitioner, practitioner-role,
+// related-person, organization). Times are RFC 3339 with seconds and an
+// offset; dates are YYYY, YYYY-MM or YYYY-MM-DD; a timing is a time or
+// {"start","end"}; decimals are JSON strings, and JSON numbers keep their
+// literal text; a reference is {"kind","sourceId"}; "recordedBy" is
+// "patient", "diga" or {"device": id}; binary data is padded base64. The
+// optional "options" member sets Options: "namespace" (UUID, required),
+// "timestamp" (fixes the clock for reproducible output), "maxBytes",
+// "provenance" (grouped, per-entry, none), "partition" (greedy,
+// calendar-month), "location", "indent", "laxKvnr", "noPlausibility".
+// Unknown members, wrong types and syntax errors are issues with code
+// [ErrInvalidJSON] and the JSON path. testdata/export/complete.json uses
+// every kind.
+//
 // # Coverage
 //
 // All 44 profiles of kbv.mio.diga 1.1.0 are built (testdata/export/
