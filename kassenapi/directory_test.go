@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -574,5 +575,22 @@ func TestNilDirectory(t *testing.T) {
 	}
 	if _, err := d.Lookup("ZZ", MustDate("2024-01-01")); !errors.Is(err, ErrDirectoryUnavailable) {
 		t.Errorf("nil Lookup: %v", err)
+	}
+}
+
+// TestGoldenDirectoriesXSD checks the hand-written v3 golden files against
+// the ITSG schema with xmllint (the junk and v2 files are invalid on
+// purpose).
+func TestGoldenDirectoriesXSD(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("SKIP: xmllint not installed (apt-get install libxml2-utils); golden files not schema-checked")
+	}
+	xsd, _ := filepath.Abs("../../shared/data/gkv/xsd/EDRE0-MVZ_3.0.0.xsd")
+	for name, valid := range map[string]bool{"v3_all_attributes.xml": true, "v3_itsg_merger.xml": true, "junk_real_world.xml": false} {
+		out, err := exec.CommandContext(t.Context(), xmllint, "--noout", "--schema", xsd, filepath.Join("testdata", "directory", name)).CombinedOutput()
+		if (err == nil) != valid {
+			t.Errorf("%s: xmllint valid=%v, want %v\n%s", name, err == nil, valid, out)
+		}
 	}
 }
