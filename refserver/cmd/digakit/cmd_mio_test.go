@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -156,3 +157,54 @@ func TestMIOCheckNoData(t *testing.T) {
 		t.Fatalf("%d %s", code, errb.String())
 	}
 }
+
+func TestMIOBuildSplit(t *testing.T) {
+	dir := t.TempDir()
+	var entries []string
+	for i := 0; i < 300; i++ {
+		entries = append(entries, `{"kind": "glucose", "sourceId": "g-`+strings.Repeat("x", i%3)+string(rune('a'+i%26))+`-`+itoa(i)+`", "effective": "2024-04-`+pad(1+i/12)+`T`+pad(i%12)+`:00:00+02:00", "value": "98", "unit": "mg/dL"}`)
+	}
+	in := `{"options": {"namespace": "c6542156-0dd5-573e-b5f5-8e69d662c741", "timestamp": "2024-05-01T10:00:00+02:00", "maxBytes": 65536},
+	 "exportId": "e-split", "patient": {"sourceId": "p-1"}, "diga": {"veid": "1", "pzn": "12345678", "name": "D"},
+	 "period": {"start": "2024-04-01T00:00:00+02:00", "end": "2024-04-30T23:59:59+02:00"},
+	 "entries": [` + strings.Join(entries, ",") + `]}`
+	f := filepath.Join(dir, "in.json")
+	if err := os.WriteFile(f, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := runCLI(t, "", "mio", "build", "--in", f, "--out", out)
+	if code != exitOK {
+		t.Fatalf("%d %s", code, stderr)
+	}
+	var man struct {
+		Documents []struct {
+			File         string
+			Index, Count int
+			Size         int64
+		} `json:"documents"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &man); err != nil {
+		t.Fatal(err)
+	}
+	if len(man.Documents) < 3 {
+		t.Fatalf("want a split, got %d documents", len(man.Documents))
+	}
+	for i, d := range man.Documents {
+		if d.Index != i || d.Count != len(man.Documents) || d.Size > 65536 {
+			t.Fatalf("document %+v", d)
+		}
+		if _, _, code := runCLI(t, "", "mio", "check", filepath.Join(out, d.File)); code != exitOK {
+			t.Fatalf("document %d does not pass mio check", i)
+		}
+	}
+}
+
+func pad(i int) string {
+	if i < 10 {
+		return "0" + itoa(i)
+	}
+	return itoa(i)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
