@@ -211,3 +211,5 @@ func TestBillingRunInvoicesValidate(t *testing.T) {
 		t.Fatalf("xmllint: %v\n%s", err, out)
 	}
 }
+
+func asInvalid(err error, target **billing.InvalidCodeError) bool { return errors.As(err, target) }
