@@ -201,15 +201,16 @@ func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment,
 	broken := false
 	var n int64
 	scratch := make([]byte, 0, MaxEventSize)
-	for from := uint64(0); ; {
-		recs, err := src.Records(ctx, s.Log, s.Seg, from, verifyPage)
-		if err != nil {
-			return 0, fmt.Errorf("audit: verify: %w", err)
+	pages, stop := prefetch(ctx, src, s.Log, s.Seg)
+	defer stop()
+	for pg := range pages {
+		if pg.err != nil {
+			return 0, fmt.Errorf("audit: verify: %w", pg.err)
 		}
+		recs := pg.recs
 		for i := range recs {
 			r := &recs[i]
 			n++
-			from = r.Seq + 1
 			if broken {
 				continue
 			}
@@ -291,9 +292,6 @@ func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment,
 			if need[expected] {
 				roots[expected] = root
 			}
-		}
-		if len(recs) < verifyPage {
-			break
 		}
 	}
 	if broken {
@@ -395,4 +393,39 @@ func linkMatches(m map[string]any, prev *Segment) bool {
 	}
 	size, _ := a["prev_size"].(int64)
 	return a["prev_seg"] == prev.Seg && size == int64(prev.Size) && a["prev_root"] == b64(prev.Root)
+}
+
+type page struct {
+	recs []Record
+	err  error
+}
+
+// prefetch reads the rows of a segment page by page in a goroutine so that
+// reading overlaps hashing; stop ends it and waits for it.
+func prefetch(ctx context.Context, src Store, log, seg string) (<-chan page, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	ch := make(chan page, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		for from := uint64(0); ; {
+			recs, err := src.Records(ctx, log, seg, from, verifyPage)
+			select {
+			case ch <- page{recs: recs, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(recs) < verifyPage {
+				return
+			}
+			from = recs[len(recs)-1].Seq + 1
+		}
+	}()
+	return ch, func() {
+		cancel()
+		for range ch {
+		}
+		<-done
+	}
 }
