@@ -116,6 +116,47 @@ func TestValidationIssues(t *testing.T) {
 		{"empty export", func(x *Export, o *Options) { x.Entries = nil }, ErrEmptyExport, "Entries"},
 		{"zero namespace", func(x *Export, o *Options) { o.Namespace = UUID{} }, ErrConfig, "Options.Namespace"},
 		{"tiny MaxBytes", func(x *Export, o *Options) { o.MaxBytes = 1000 }, ErrConfig, "Options.MaxBytes"},
+		{"problem type", func(x *Export, o *Options) { find(*x, KindProblem, "prob-1").(*Problem).Category = "73211009" }, ErrInvalidCode, "Entries[25](Problem).Category"},
+		{"problem without onset", func(x *Export, o *Options) { find(*x, KindProblem, "prob-1").(*Problem).Onset = Timing{} }, ErrRequired, "Entries[25](Problem).Onset"},
+		{"problem clinical status", func(x *Export, o *Options) { find(*x, KindProblem, "prob-1").(*Problem).ClinicalStatus = "cured" }, ErrInvalidValue, "Entries[25](Problem).ClinicalStatus"},
+		{"problem recorder kind", func(x *Export, o *Options) {
+			find(*x, KindProblem, "prob-1").(*Problem).Recorder = &Ref{KindRelatedPerson, "rp-1"}
+		}, ErrDanglingReference, "Entries[25](Problem).Recorder"},
+		{"allergy type", func(x *Export, o *Options) { find(*x, KindAllergy, "all-1").(*Allergy).Type = "sensitivity" }, ErrInvalidCode, "Entries[26](Allergy).Type"},
+		{"role without organization", func(x *Export, o *Options) {
+			find(*x, KindPractitionerRole, "role-1").(*PractitionerRole).Organization = "nope"
+		}, ErrDanglingReference, "Entries[23](PractitionerRole).Organization"},
+		{"practitioner without given name", func(x *Export, o *Options) {
+			find(*x, KindPractitioner, "dr-1").(*Practitioner).Name.Given = ""
+		}, ErrRequired, "Entries[21](Practitioner).Name.Given"},
+		{"unknown medication", func(x *Export, o *Options) {
+			find(*x, KindMedicationStatement, "ms-1").(*MedicationStatement).Medication = "med-9"
+		}, ErrDanglingReference, "Entries[27](MedicationStatement).Medication"},
+		{"statement status", func(x *Export, o *Options) {
+			find(*x, KindMedicationStatement, "ms-1").(*MedicationStatement).Status = "in-progress"
+		}, ErrInvalidValue, "Entries[27](MedicationStatement).Status"},
+		{"intake without dose", func(x *Export, o *Options) {
+			find(*x, KindMedicationIntake, "mi-1").(*MedicationIntake).Dose = Quantity{}
+		}, ErrRequired, "Entries[28](MedicationIntake).Dose.Value"},
+		{"care plan status", func(x *Export, o *Options) { find(*x, KindCarePlan, "cp-1").(*CarePlan).Status = "done" }, ErrInvalidValue, "Entries[29](CarePlan).Status"},
+		{"booked appointment without times", func(x *Export, o *Options) {
+			a := find(*x, KindAppointment, "ap-1").(*Appointment)
+			a.Start, a.End = nil, nil
+		}, ErrInvalidValue, "Entries[30](Appointment).Start"},
+		{"encounter class", func(x *Export, o *Options) { find(*x, KindEncounter, "enc-1").(*Encounter).Class = "XYZ" }, ErrInvalidValue, "Entries[31](Encounter).Class"},
+		{"environmental factor without period", func(x *Export, o *Options) {
+			e := find(*x, KindEnvironmentalFactor, "env-1").(*EnvironmentalFactor)
+			e.Effective = Timing{At: e.Effective.Period.Start}
+		}, ErrPeriod, "Entries[18](EnvironmentalFactor).Effective"},
+		{"lifestyle member kind", func(x *Export, o *Options) {
+			find(*x, KindLifeStyleFactor, "ls-1").(*LifeStyleFactor).Members[0] = Ref{KindBodyWeight, "w-42"}
+		}, ErrDanglingReference, "Entries[17](LifeStyleFactor).Members[0]"},
+		{"food unit", func(x *Export, o *Options) {
+			find(*x, KindNutritionIntake, "n-1").(*NutritionIntake).Items[0].Amount.Unit = "gram s"
+		}, ErrInvalidUnit, "Entries[20](NutritionIntake).Items[0].Amount.Unit"},
+		{"ICF functional category", func(x *Export, o *Options) {
+			find(*x, KindFunctionalAssessment, "fa-1").(*FunctionalAssessment).Category = "d920"
+		}, ErrInvalidCode, "Entries[19](FunctionalAssessment).Category"},
 		{"effective period reversed", func(x *Export, o *Options) {
 			p := find(*x, KindActivity, "a-1").(*Activity).Performed.Period
 			p.Start, p.End = p.End, p.Start
