@@ -279,7 +279,7 @@ func (l *Log) ship(ctx context.Context, name string) error {
 					if errors.Is(err, ErrCheckpointConflict) {
 						_, _ = l.Record(ctx, Event{Type: AuditCheckpointShipFail, Outcome: Failure, Reason: "conflict",
 							Actor: Actor{Kind: ActorSystem, ID: "system"},
-							Attrs: map[string]any{"sink": sink.Name(), "seg": cp.Seg, "size": int64(cp.Size)}})
+							Attrs: map[string]any{"sink": sinkKind(sink.Name()), "seg": cp.Seg, "size": int64(cp.Size)}})
 					}
 					continue
 				}
@@ -432,4 +432,13 @@ func (h HTTPSink) Ship(ctx context.Context, cp SignedCheckpoint) error {
 		}
 	}
 	return last
+}
+
+// sinkKind is the loggable kind of a sink name ("file", "http").
+func sinkKind(name string) string {
+	k, _, _ := strings.Cut(name, ":")
+	if !reReason.MatchString(k) {
+		return "other"
+	}
+	return k
 }

@@ -274,6 +274,7 @@ func TestCheckpointCadence(t *testing.T) {
 		}
 	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	for range 2 {
 		wg.Add(1)
 		go func() {
@@ -283,7 +284,9 @@ func TestCheckpointCadence(t *testing.T) {
 			if err != nil {
 				t.Errorf("checkpoint: %v", err)
 			}
+			mu.Lock()
 			signed = append(signed, cps...)
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
