@@ -2,11 +2,13 @@ package audit_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -293,6 +295,7 @@ func TestCheckpointCadence(t *testing.T) {
 	cps, err := l.Checkpoint(ctx) // no growth: nothing new
 	require.NoError(t, err)
 	require.Empty(t, cps)
+	slices.SortFunc(signed, func(a, b audit.SignedCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
 	sizes := map[uint64]bool{}
 	prev := uint64(0)
 	for _, c := range signed {

@@ -146,4 +146,3 @@ func TestOracleCrossCheck(t *testing.T) {
 		}
 	}
 }
-
