@@ -98,8 +98,8 @@ func TestSplit(t *testing.T) {
 
 // TestSplitGolden pins a three-document split.
 func TestSplitGolden(t *testing.T) {
-	x, o := glucoseExport(150)
-	o.MaxBytes = 170_000
+	x, o := glucoseExport(50)
+	o.MaxBytes = MinMaxBytes
 	o.Indent = "  "
 	docs := buildAll(t, x, o)
 	if len(docs) != 3 {
