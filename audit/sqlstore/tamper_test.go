@@ -130,3 +130,51 @@ func TestT9Tamper(t *testing.T) {
 	requireBad(t, rep, 5000, "delete")
 	require.Equal(t, audit.KindSeqGap, *rep.Reason)
 }
+
+// A segment deleted without retention (no audit_segment_dropped event) is
+// an unjustified gap; a legitimately dropped one verifies (AU-9).
+func TestUnjustifiedGap(t *testing.T) {
+	db := sqltest.SQLite(t)
+	st := newStore(t, db)
+	ctx := t.Context()
+	clk := audittest.NewClock(time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
+	l := audittest.NewLog(t, st, clk)
+	fill(t, l, clk, 30)
+	clk.Set(time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC))
+	fill(t, l, clk, 10)
+	_, err := l.Checkpoint(ctx)
+	require.NoError(t, err)
+	require.True(t, verify(t, st).OK)
+	dropTriggers(t, db)
+	_, err = db.ExecContext(ctx, `UPDATE audit_segments SET state = 'dropped' WHERE seg = '2026-01'`)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `DELETE FROM audit_events WHERE seg = '2026-01'`)
+	require.NoError(t, err)
+	rep := verify(t, st)
+	requireBad(t, rep, 0, "gap")
+	require.Equal(t, audit.KindUnjustifiedGap, *rep.Reason)
+	require.EqualValues(t, 11, rep.Events)
+}
+
+// Editing the link leaf's view of the previous segment (its head row) is
+// a segment_link_mismatch at the first event of the next segment.
+func TestSegmentLinkMismatch(t *testing.T) {
+	db := sqltest.SQLite(t)
+	st := newStore(t, db)
+	ctx := t.Context()
+	clk := audittest.NewClock(time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
+	l := audittest.NewLog(t, st, clk)
+	fill(t, l, clk, 20)
+	clk.Set(time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC))
+	fill(t, l, clk, 5)
+	require.True(t, verify(t, st).OK)
+	// Attacker truncates January and rewrites its head consistently.
+	dropTriggers(t, db)
+	_, err := db.ExecContext(ctx, `DELETE FROM audit_events WHERE seg = '2026-01' AND seq >= 15`)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `UPDATE audit_segments SET size = 15, root = (SELECT root FROM audit_events WHERE seg = '2026-01' AND seq = 14) WHERE seg = '2026-01'`)
+	require.NoError(t, err)
+	rep := verify(t, st)
+	requireBad(t, rep, 15, "link")
+	require.Equal(t, audit.KindSegmentLink, *rep.Reason)
+}
