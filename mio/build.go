@@ -484,7 +484,13 @@ func (b *builder) measure(ctx context.Context) error {
 	if err := skeleton.writeWith(ctx, cw, true); err != nil {
 		return err
 	}
-	b.baseSize = cw.n + 64 // margin for period/index digits
+	// Margin for what the skeleton cannot know yet: index digits, and
+	// milliseconds in period ends and Provenance.recorded (4 bytes each).
+	agents := map[string]bool{}
+	for i := range b.items {
+		agents[b.items[i].agent] = true
+	}
+	b.baseSize = cw.n + 64 + 8*int64(len(agents))
 	return nil
 }
 
