@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/digakit/digakit/refserver/examples/oidcclient"
@@ -61,6 +62,11 @@ func TestAuthEndToEndAgainstServer(t *testing.T) {
 	}
 	if code, body := get(t, hc, base+"/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz answered %d %q: not the refserver's handler", code, body)
+	}
+	// The auth counters are on the server's registry.
+	if _, body := get(t, hc, base+"/metrics"); !strings.Contains(body, `digakit_auth_logins_total{method="totp",result="ok"} 1`) ||
+		!strings.Contains(body, `digakit_auth_refresh_total{result="ok"} 1`) {
+		t.Error("auth metrics missing from /metrics")
 	}
 	// Keys were generated into <data>/keys with mode 0600.
 	files, _ := filepath.Glob(filepath.Join(cfg.Data, "keys", "oidc", "*.pem"))

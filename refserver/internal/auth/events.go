@@ -29,7 +29,8 @@ const (
 	EventRecoveryRegen    = "authn_recovery_regenerated"
 	EventResetRequested   = "authn_reset_requested"
 	EventRateLimited      = "excess_rate_limit_exceeded"
-	EventLowerTrustChange = "consent_lower_trust"
+	EventConsentGranted   = "consent_granted"
+	EventConsentWithdrawn = "consent_withdrawn"
 	EventTokenRefreshed   = "authn_token_refreshed"
 )
 

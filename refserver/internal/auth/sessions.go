@@ -207,3 +207,45 @@ func (s *Service) Cleanup(ctx context.Context) error {
 	}
 	return nil
 }
+
+// LowerTrustPurpose is the consent purpose for logins below
+// loa-substantial (§ 139e Abs. 10 SGB V, O.Auth_5; refserver spec
+// §3.2.11).
+const LowerTrustPurpose = "auth.lower_trust"
+
+// RecordLowerTrustConsent records the user's consent to (granted) or
+// withdrawal from the lower trust level as an auth event. A withdrawal
+// revokes every lower-trust (acr loa-normal) session at once. It returns
+// the number of revoked sessions.
+//
+// REQ: TR03161-3:O.Auth_5
+func (s *Service) RecordLowerTrustConsent(ctx context.Context, sub string, granted bool) (int, error) {
+	var account, pseudo string
+	if err := s.db.QueryRowContext(ctx, `SELECT id, pseudonym FROM auth_accounts WHERE sub = $1`, sub).Scan(&account, &pseudo); err != nil {
+		return 0, ErrSequence
+	}
+	attrs := map[string]string{"purpose": LowerTrustPurpose}
+	if granted {
+		s.emit(ctx, EventConsentGranted, "", pseudo, attrs)
+		return 0, nil
+	}
+	s.emit(ctx, EventConsentWithdrawn, "", pseudo, attrs)
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM auth_sessions WHERE account = $1 AND acr = $2 AND revoked_at IS NULL`, account, ACRNormal)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	_ = rows.Close()
+	for _, id := range ids {
+		if err := s.revokeFamily(ctx, id, "consent_withdrawn"); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
