@@ -308,7 +308,7 @@ func (s *Service) redeem(ctx context.Context, account string, code kassenapi.Cod
 			continue
 		}
 		// Expired pending claim: reconcile this digest first.
-		again, err := s.settleExpired(ctx, b)
+		again, err := s.settleExpired(ctx, b, ds)
 		if err != nil {
 			return nil, err
 		}
@@ -335,17 +335,11 @@ func (s *Service) redeem(ctx context.Context, account string, code kassenapi.Cod
 // (spec B3.9): validated → activate for the claimant; rejected, failed or
 // absent → release. It reports whether the caller should claim again;
 // false means the check outcome is open (checking/unknown).
-func (s *Service) settleExpired(ctx context.Context, b Binding) (bool, error) {
-	r, err := s.cfg.Billing.Redemption(ctx, []Digest{b.Digest})
+func (s *Service) settleExpired(ctx context.Context, b Binding, ds []Digest) (bool, error) {
+	// the billing row may be stored under another configured key
+	r, err := s.cfg.Billing.Redemption(ctx, uniqueDigests(b.Digest, ds))
 	if err != nil {
 		return false, storeErr(err)
-	}
-	if r == nil {
-		// the digest may be stored under another key in the billing DB
-		r, err = s.redemptionAnyKey(ctx, b.Digest)
-		if err != nil {
-			return false, storeErr(err)
-		}
 	}
 	switch {
 	case r != nil && r.State == RedemptionValidated:
@@ -362,10 +356,6 @@ func (s *Service) settleExpired(ctx context.Context, b Binding) (bool, error) {
 	}
 	return true, nil
 }
-
-// redemptionAnyKey is a hook for bindings whose digest key differs from
-// the billing row's; with one key it finds nothing more.
-func (s *Service) redemptionAnyKey(context.Context, Digest) (*Redemption, error) { return nil, nil }
 
 func (s *Service) result(ctx context.Context, o Outcome, b Binding, ds []Digest) (*Result, error) {
 	res := &Result{Outcome: o, CodeID: b.Digest.CodeID(), AccessUntil: b.AccessUntil}

@@ -143,6 +143,7 @@ func RunStores(t *testing.T, nb func(t *testing.T) Backend) {
 	t.Run("NeedsData", func(t *testing.T) { testNeedsData(t, nb) })
 	t.Run("ForgetAccount", func(t *testing.T) { testForget(t, nb) })
 	t.Run("ProtocolAndAudit", func(t *testing.T) { testProtocol(t, nb) })
+	t.Run("S2_KeyRotation", func(t *testing.T) { testRotation(t, nb) })
 }
 
 func testC1(t *testing.T, nb func(t *testing.T) Backend, twoInstances bool) {
@@ -869,4 +870,38 @@ func RunFlows(t *testing.T, b Backend) []string {
 		_ = e.svc.MarkDispatched(ctx, it.Number, "op", "ref")
 	}
 	return []string{ok, rej, drop, mail}
+}
+
+// testRotation is S2 of spec B6: bind under key 1, rotate to key 2 (key 1
+// kept for lookups), redeem again: the binding is found, no second check.
+func testRotation(t *testing.T, nb func(t *testing.T) Backend) {
+	ctx := context.Background()
+	e := newEnv(t, nb, nil)
+	code := NewCode(PrefixAPI)
+	if _, err := e.svc.Redeem(ctx, "a", code); err != nil {
+		t.Fatal(err)
+	}
+	rotated := e.service(func(c *billing.Config) {
+		c.Keys = billing.StaticKeys{{ID: "k2", Secret: []byte("fedcba9876543210fedcba9876543210-k2")}, Keys()[0]}
+	})
+	if r, err := rotated.Redeem(ctx, "a", code); err != nil || r.Outcome != billing.AlreadyActive {
+		t.Fatalf("after rotation: %v %v", r, err)
+	}
+	if _, err := rotated.Redeem(ctx, "b", code); !errors.Is(err, billing.ErrCodeAlreadyRedeemed) {
+		t.Fatalf("other account after rotation: %v", err)
+	}
+	if e.ins.CountFor(code) != 1 || len(e.invoices(code)) != 1 {
+		t.Fatal("rotation caused a second check or invoice")
+	}
+	// a new code is stored under the new key
+	fresh := NewCode(PrefixAPI)
+	if r, err := rotated.Redeem(ctx, "c", fresh); err != nil || r.Outcome != billing.Activated {
+		t.Fatalf("new code: %v %v", r, err)
+	}
+	c, _ := kassenapi.ParseCode(fresh)
+	ds, _ := rotated.Digests(c)
+	r, err := e.bill.Redemption(ctx, ds)
+	if err != nil || r == nil || r.Digest.KeyID != "k2" {
+		t.Fatalf("new row key %+v %v", r, err)
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/digakit/digakit/internal/sqltest"
 	"github.com/digakit/digakit/kassenapi/billing"
@@ -161,6 +163,54 @@ func TestProtocolAppendOnly(t *testing.T) {
 		// migrating again is harmless
 		if err := sqlstore.Migrate(ctx, db.DB, db.Dialect, "billing"); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestProtocolFailureLeavesStateUnchanged is P1 of spec B6: when the
+// protocol insert fails, the billing transaction fails and no state
+// changes (no validated row, no invoice, no number used).
+func TestProtocolFailureLeavesStateUnchanged(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := context.Background()
+		if err := sqlstore.Migrate(ctx, db.DB, db.Dialect, "billing"); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := sqlstore.NewBilling(db.DB, db.Dialect)
+		d := billing.Digest{KeyID: "k1"}
+		d.Sum[0] = 1
+		now := time.Now()
+		if _, err := st.BeginCheck(ctx, billing.CheckStart{Digests: []billing.Digest{d}, AttemptID: "a1", LeaseUntil: now.Add(time.Minute), Now: now,
+			Prefix: "ZZ", CodeCT: func(billing.Digest) ([]byte, error) { return []byte("ct"), nil }}); err != nil {
+			t.Fatal(err)
+		}
+		inv := &billing.NewInvoice{Series: "DG2026", Prefix: "DG2026", Width: 6, Type: "380", Now: now}
+		bad := billing.ProtocolEntry{TS: now, TSLocal: "x", Process: "FSC", Procedure: "EDFC0", Digest: d, Result: "kaputt"}
+		if _, err := st.FinishCheck(ctx, billing.CheckOutcome{Digest: d, AttemptID: "a1", State: billing.RedemptionValidated,
+			VEID: "12345001", Protocol: []billing.ProtocolEntry{bad}, Invoice: inv, Now: now}); err == nil {
+			t.Fatal("failing protocol insert accepted")
+		}
+		r, _ := st.Redemption(ctx, []billing.Digest{d})
+		if r.State != billing.RedemptionChecking || r.VEID != "" {
+			t.Fatalf("state changed: %s", r.State)
+		}
+		if invs, _ := st.Invoices(ctx, r.ID); len(invs) != 0 {
+			t.Fatal("invoice created")
+		}
+		good := bad
+		good.Result = billing.ResultOK
+		num, err := st.FinishCheck(ctx, billing.CheckOutcome{Digest: d, AttemptID: "a1", State: billing.RedemptionValidated,
+			VEID: "12345001", Protocol: []billing.ProtocolEntry{good}, Invoice: inv, Now: now})
+		if err != nil || num != "DG2026000001" {
+			t.Fatalf("retry: %q %v (the failed attempt must not use a number)", num, err)
+		}
+		// a second FinishCheck for the same attempt loses the CAS
+		if _, err := st.FinishCheck(ctx, billing.CheckOutcome{Digest: d, AttemptID: "a1", State: billing.RedemptionValidated, Invoice: inv, Now: now}); !errors.Is(err, billing.ErrConflict) {
+			t.Fatalf("second finish: %v", err)
+		}
+		// a second 380 for the redemption is refused by the unique index
+		if _, err := st.CreateInvoice(ctx, r.ID, *inv); err == nil {
+			t.Fatal("second 380 accepted")
 		}
 	})
 }
