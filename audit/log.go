@@ -660,3 +660,20 @@ func (l *Log) runBatch(ctx context.Context, batch []*batchReq) {
 		close(r.done)
 	}
 }
+
+// DefaultLogs returns the log configuration proposed by the audit spec
+// §3.2: monthly segments; security segments dropped 12 months (365 days)
+// after closing, privacy segments after 36 months (1095 days) and only
+// when privacyDroppable approves (no live account has an event in the
+// segment; nil keeps privacy segments forever). The legal periods are
+// unverified proposals; the data-protection impact assessment decides.
+func DefaultLogs(privacyDroppable func(ctx context.Context, seg Segment) (bool, error)) map[string]LogConfig {
+	privacyRetention := 1095 * 24 * time.Hour
+	if privacyDroppable == nil {
+		privacyRetention = 0
+	}
+	return map[string]LogConfig{
+		LogSecurity: {Period: Monthly, Retention: 365 * 24 * time.Hour},
+		LogPrivacy:  {Period: Monthly, Retention: privacyRetention, Droppable: privacyDroppable},
+	}
+}
