@@ -219,6 +219,23 @@ type entryKey struct {
 }
 
 func validateExport(x *Export, ro resolvedOptions, is *issues) {
+	devices, medications := validateHeader(x, &ro, is)
+	if len(x.Entries) == 0 {
+		is.add("Entries", ErrEmptyExport, "export has no entries")
+		return
+	}
+	v := newEntryValidator(x, &ro, is, devices, medications)
+	for i, e := range x.Entries {
+		v.index(i, e)
+	}
+	for i, e := range x.Entries {
+		v.validate(i, e)
+	}
+}
+
+// validateHeader checks everything but the entries and returns the known
+// measuring device and medication ids.
+func validateHeader(x *Export, ro *resolvedOptions, is *issues) (devices, medications map[string]bool) {
 	checkID(is, "ExportID", x.ExportID)
 	// Patient
 	p := &x.Patient
@@ -300,7 +317,7 @@ func validateExport(x *Export, ro resolvedOptions, is *issues) {
 		ro.checkTime(is, "Created", x.Created, false)
 	}
 	// Devices
-	devices := map[string]bool{}
+	devices = map[string]bool{}
 	for i, dv := range x.Devices {
 		path := fmt.Sprintf("Devices[%d]", i)
 		checkID(is, path+".ID", dv.ID)
@@ -313,7 +330,7 @@ func validateExport(x *Export, ro resolvedOptions, is *issues) {
 			checkCoding(is, path+".Type", dv.Type, true)
 		}
 	}
-	medications := map[string]bool{}
+	medications = map[string]bool{}
 	for i := range x.Medications {
 		m := &x.Medications[i]
 		path := fmt.Sprintf("Medications[%d]", i)
@@ -324,32 +341,49 @@ func validateExport(x *Export, ro resolvedOptions, is *issues) {
 		medications[m.SourceID] = true
 		checkConcept(is, path+".Code", m.Code, true)
 	}
-	if len(x.Entries) == 0 {
-		is.add("Entries", ErrEmptyExport, "export has no entries")
+	return devices, medications
+}
+
+// entryValidator validates entries in two passes (keys, then content), so
+// that it works on a slice and on an EntrySource alike.
+type entryValidator struct {
+	x              *Export
+	ro             *resolvedOptions
+	is             *issues
+	keys           map[entryKey]int
+	dup            map[int]bool
+	devices        map[string]bool
+	medications    map[string]bool
+	questionnaires map[string][]byte
+}
+
+func newEntryValidator(x *Export, ro *resolvedOptions, is *issues, devices, medications map[string]bool) *entryValidator {
+	return &entryValidator{x: x, ro: ro, is: is, keys: map[entryKey]int{}, dup: map[int]bool{},
+		devices: devices, medications: medications, questionnaires: map[string][]byte{}}
+}
+
+// index is pass 1: nil entries and duplicate keys.
+func (v *entryValidator) index(i int, e Entry) {
+	if e == nil {
+		v.is.add(fmt.Sprintf("Entries[%d]", i), ErrRequired, "nil entry")
 		return
 	}
-	// Entries
-	index := map[entryKey]int{}
-	for i, e := range x.Entries {
-		if e == nil {
-			is.add(fmt.Sprintf("Entries[%d]", i), ErrRequired, "nil entry")
-			continue
-		}
-		c := e.common()
-		k := entryKey{e.Kind(), c.SourceID}
-		if j, dup := index[k]; dup && c.SourceID != "" {
-			is.add(entryPath(i, e)+".SourceID", ErrDuplicateSourceID, "same kind and source id as entry %d", j)
-			continue
-		}
-		index[k] = i
+	c := e.common()
+	k := entryKey{e.Kind(), c.SourceID}
+	if j, dup := v.keys[k]; dup && c.SourceID != "" {
+		v.is.add(entryPath(i, e)+".SourceID", ErrDuplicateSourceID, "same kind and source id as entry %d", j)
+		v.dup[i] = true
+		return
 	}
-	questionnaires := map[string][]byte{}
-	for i, e := range x.Entries {
-		if e == nil {
-			continue
-		}
-		validateEntry(is, &ro, x, i, e, index, devices, questionnaires, medications)
+	v.keys[k] = i
+}
+
+// validate is pass 2: the entry's own rules and its references.
+func (v *entryValidator) validate(i int, e Entry) {
+	if e == nil {
+		return
 	}
+	validateEntry(v.is, v.ro, v.x, i, e, v.keys, v.devices, v.questionnaires, v.medications)
 }
 
 func entryPath(i int, e Entry) string {
