@@ -71,6 +71,8 @@ type Server struct {
 	sandbox sandboxPeers
 	servers []*http.Server
 	lns     []net.Listener
+	// authStop stops the auth service's cleanup loop (helper G1).
+	authStop func()
 	// background goroutines (policy refresh, certificate reload) run on
 	// bgCtx until Shutdown.
 	bgCtx    context.Context
@@ -321,6 +323,10 @@ func (s *Server) closeAll(ctx context.Context) {
 		_ = ln.Close()
 	}
 	s.lns = nil
+	if s.authStop != nil { // auth service cleanup loop (helper G1)
+		s.authStop()
+		s.authStop = nil
+	}
 	if s.bgCancel != nil {
 		s.bgCancel()
 		s.bgWG.Wait()

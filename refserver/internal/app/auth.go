@@ -56,5 +56,6 @@ func (s *Server) mountAuth(public *http.ServeMux) error {
 		return &StartupError{"auth", err}
 	}
 	svc.Mount(public)
+	s.authStop = svc.StartCleanup(time.Hour)
 	return nil
 }

@@ -77,8 +77,6 @@ func (s *Service) probeID(typed string) string {
 
 // Register creates a pseudonymous account in state pending_2fa with a
 // TOTP secret to confirm. An empty username gets a generated one.
-//
-// REQ: TR03161-3:O.Auth_2
 func (s *Service) Register(ctx context.Context, username, password string) (*Enrollment, error) {
 	generated := strings.TrimSpace(username) == ""
 	if generated {

@@ -109,8 +109,6 @@ func twoFactors(t testing.TB, m map[string]any) {
 
 // TestT17ConformanceLite mirrors the OpenID conformance modules named in
 // refserver spec T17.
-//
-// REQ: TR03161-3:O.Auth_7
 func TestT17ConformanceLite(t *testing.T) {
 	e := newEnv(t, true, nil)
 	secret, _ := e.register(t, "conformer")

@@ -46,7 +46,18 @@
 // Events go to an EventSink (audit vocabulary, audit spec §2.5) with
 // pseudonyms only; SlogSink logs them with log_kind=audit.
 //
-// TR-03161-3 requirements: O.Auth_2, O.Auth_4, O.Auth_7, O.Auth_9,
-// O.Auth_10, O.Auth_11, O.Auth_12, O.Auth_16–21, O.Pass_1, O.Pass_2,
-// O.Pass_4, O.Pass_5 (see the REQ markers).
+// WebAuthn (optional, Config.WebAuthn): security keys and passkeys as
+// second factor after the password (amr pwd hwk); the full credential
+// record (flags, authenticator, attestation) is stored and updated after
+// every login; clone warnings and backup-eligible flag changes are
+// rejected with their own reasons.
+//
+// Rate limits (§3.2.10) run before any hashing: per network prefix (/24,
+// /48), per typed identifier (probe id, the same key function for
+// existing and unknown names: delay from the 5th failure, 15-min lock
+// after 10 in an hour), per account for the second factor, and a global
+// argon2id concurrency cap.
+//
+// TR-03161-3 requirements: O.Auth_4, O.Auth_5, O.Auth_9, O.Auth_10,
+// O.Auth_11, O.Auth_12, O.Auth_16–21, O.Pass_1–5 (see the REQ markers).
 package auth

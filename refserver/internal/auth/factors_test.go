@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -64,4 +65,24 @@ func TestSlogSinkWritesAuditKind(t *testing.T) {
 	require.Contains(t, out, `"type":"authn_login_fail"`)
 	require.Contains(t, out, `"reason":"bad_password"`)
 	require.Contains(t, out, `"level":"WARN"`)
+}
+
+// TestCleanupRemovesExpiredRows: expired auth requests, step tokens and
+// revoked-sid rows go; live ones stay.
+func TestCleanupRemovesExpiredRows(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := context.Background()
+	e.newAuthRequest(t)
+	e.clock.Advance(time.Hour)
+	live := e.newAuthRequest(t)
+	require.NoError(t, e.svc.Cleanup(ctx))
+	var n int
+	require.NoError(t, e.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM auth_requests`).Scan(&n))
+	require.Equal(t, 1, n)
+	_, err := e.svc.authRequest(ctx, live)
+	require.NoError(t, err)
+	stop := e.svc.StartCleanup(time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	stop()
+	stop()
 }

@@ -50,6 +50,10 @@ func Routes() []string {
 // Mount registers the auth routes on mux.
 func (s *Service) Mount(mux *http.ServeMux) {
 	for _, p := range opRoutes {
+		if p == "POST /oauth/token" {
+			mux.Handle(p, deviceInfo(s.provider))
+			continue
+		}
 		mux.Handle(p, s.provider)
 	}
 	cop := http.NewCrossOriginProtection()
@@ -432,6 +436,47 @@ func (s *Service) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	default:
 		sequencePage(w)
 	}
+}
+
+type deviceKey struct{}
+
+// device is the app platform and version of a token request, recorded
+// for the device list (no IP address, no free text).
+type device struct{ platform, version string }
+
+var platforms = map[string]bool{"android": true, "ios": true, "web": true}
+
+// deviceInfo takes X-App-Platform and X-App-Version (SemVer core only)
+// from token requests; anything else is recorded as empty.
+func deviceInfo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := device{}
+		if p := r.Header.Get("X-App-Platform"); platforms[p] {
+			d.platform = p
+		}
+		if v := r.Header.Get("X-App-Version"); len(v) <= 32 && semverCore(v) {
+			d.version = v
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), deviceKey{}, d)))
+	})
+}
+
+func semverCore(v string) bool {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func deviceFrom(ctx context.Context) device {
+	d, _ := ctx.Value(deviceKey{}).(device)
+	return d
 }
 
 // API (JSON, bearer tokens).

@@ -101,8 +101,6 @@ func median(ds []time.Duration) time.Duration {
 // and registration give byte-identical bodies and statuses, and login
 // timing (with the dummy hash, OWASP parameters) differs by < 10 ms in
 // the median. Without -race and -short it uses the OWASP parameters.
-//
-// REQ: TR03161-3:O.Auth_2
 func TestT8NoEnumeration(t *testing.T) {
 	n := 200
 	if testing.Short() {

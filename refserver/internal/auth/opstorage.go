@@ -95,8 +95,6 @@ func serverError() *oidc.Error {
 // CreateAuthRequest stores an authorization request after the policy
 // checks the library leaves to storage: PKCE S256 required (plain and a
 // missing method rejected), nonce required for clients that demand it.
-//
-// REQ: TR03161-3:O.Auth_7
 func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	s := o.s
 	c := s.clients[req.ClientID]
@@ -250,9 +248,10 @@ func (o *opStorage) DeleteAuthRequest(ctx context.Context, id string) error {
 // login in tx.
 func (s *Service) ensureSession(ctx context.Context, tx *sql.Tx, a *authRequest) error {
 	now := s.now()
+	d := deviceFrom(ctx)
 	_, err := tx.ExecContext(ctx, `INSERT INTO auth_sessions (id, account, client_id, amr, acr, auth_time, platform, app_version, created_at, last_used_at)
-		VALUES ($1,$2,$3,$4,$5,$6,'','',$7,$7) ON CONFLICT (id) DO NOTHING`,
-		a.Family, a.Account, a.ClientID, strings.Join(a.AMR, " "), a.ACR, ms(a.AuthTime), ms(now))
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9) ON CONFLICT (id) DO NOTHING`,
+		a.Family, a.Account, a.ClientID, strings.Join(a.AMR, " "), a.ACR, ms(a.AuthTime), d.platform, d.version, ms(now))
 	return err
 }
 
@@ -327,7 +326,10 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 			s.reuse(ctx, r.family, r.account)
 			return "", "", time.Time{}, oidc.ErrInvalidGrant()
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE auth_sessions SET last_used_at = $1 WHERE id = $2`, ms(now), r.family); err != nil {
+		d := deviceFrom(ctx)
+		if _, err := tx.ExecContext(ctx, `UPDATE auth_sessions SET last_used_at = $1,
+			platform = CASE WHEN $2 = '' THEN platform ELSE $2 END, app_version = CASE WHEN $3 = '' THEN app_version ELSE $3 END
+			WHERE id = $4`, ms(now), d.platform, d.version, r.family); err != nil {
 			return "", "", time.Time{}, serverError()
 		}
 		family, subject, account, clientID, scopes = r.family, r.subject, r.account, r.clientID, r.scopes

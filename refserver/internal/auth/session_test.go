@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +67,21 @@ func TestT23SessionMatrix(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(body), &list))
 		require.Len(t, list, n)
 		require.NotContains(t, body, "127.0.0.1", "no IP addresses in the device list")
+		// A refresh with app headers records platform and version.
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/oauth/token", strings.NewReader(url.Values{"grant_type": {"refresh_token"},
+			"refresh_token": {toks[0].RefreshToken}, "client_id": {DevClientID}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-App-Platform", "ios")
+		req.Header.Set("X-App-Version", "2.3.4")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var rr tokenResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&rr))
+		_ = resp.Body.Close()
+		require.NotEmpty(t, rr.AccessToken)
+		toks[0] = rr
+		_, body = e.api(t, http.MethodGet, "/v1/me/sessions", toks[0].AccessToken, "")
+		require.Contains(t, body, `"platform":"ios","app_version":"2.3.4","current":true`)
 		current := 0
 		for _, s := range list {
 			if s.Current {

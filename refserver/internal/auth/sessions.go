@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -104,6 +105,7 @@ func (s *Service) RequireStepUp(c *AccessClaims) error {
 // ChangePassword sets a new password after step-up and the current
 // password, and revokes every other session.
 //
+// REQ: TR03161-3:O.Pass_3
 // REQ: TR03161-3:O.Pass_4
 func (s *Service) ChangePassword(ctx context.Context, c *AccessClaims, current, next string) error {
 	if err := s.RequireStepUp(c); err != nil {
@@ -248,4 +250,32 @@ func (s *Service) RecordLowerTrustConsent(ctx context.Context, sub string, grant
 		}
 	}
 	return len(ids), nil
+}
+
+// StartCleanup runs Cleanup every interval in a goroutine until the
+// returned stop function is called (stop waits for the goroutine).
+func (s *Service) StartCleanup(interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				if err := s.Cleanup(ctx); err != nil {
+					s.cfg.Logger.Warn("auth cleanup failed", "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done); <-finished })
+	}
 }
