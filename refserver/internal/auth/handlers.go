@@ -44,7 +44,7 @@ func Routes() []string {
 		"GET /register", "POST /register", "POST /register/totp",
 		"GET /v1/me/sessions", "DELETE /v1/me/sessions", "DELETE /v1/me/sessions/{id}", "POST /v1/me/password",
 		"POST /login/2fa/webauthn/begin", "POST /login/2fa/webauthn/finish",
-		"POST /v1/me/webauthn/registrations", "POST /v1/me/webauthn/registrations/{token}")
+		"POST /v1/me/webauthn/registrations", "POST /v1/me/webauthn/registrations/{token}", "POST /v1/me/recovery-codes")
 }
 
 // Mount registers the auth routes on mux.
@@ -77,6 +77,7 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/me/sessions", s.RequireUser(http.HandlerFunc(s.deleteAllSessions)))
 	mux.Handle("DELETE /v1/me/sessions/{id}", s.RequireUser(http.HandlerFunc(s.deleteSession)))
 	mux.Handle("POST /v1/me/password", s.RequireUser(http.HandlerFunc(s.changePassword)))
+	mux.Handle("POST /v1/me/recovery-codes", s.RequireUser(http.HandlerFunc(s.regenerateRecovery)))
 	mux.Handle("POST /login/2fa/webauthn/begin", page(s.webauthnLoginBegin))
 	mux.Handle("POST /login/2fa/webauthn/finish", page(s.webauthnLoginFinish))
 	mux.Handle("POST /v1/me/webauthn/registrations", s.RequireUser(http.HandlerFunc(s.webauthnRegisterBegin)))
@@ -100,6 +101,28 @@ func (s *Service) webauthnError(w http.ResponseWriter, err error) {
 		s.cfg.Logger.Error("webauthn step failed", "err", err)
 		WriteProblem(w, http.StatusInternalServerError, "internal", "Internal Server Error")
 	}
+}
+
+// regenerateRecovery replaces the recovery codes after step-up and shows
+// the new ones once (§3.2.8).
+func (s *Service) regenerateRecovery(w http.ResponseWriter, r *http.Request) {
+	c := ClaimsFrom(r.Context())
+	if err := s.RequireStepUp(c); err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", max_age=300`)
+		WriteProblem(w, http.StatusUnauthorized, "step-up-required", "Step-up required")
+		return
+	}
+	acct, err := s.accountBySub(r.Context(), c.Subject)
+	if err != nil {
+		WriteProblem(w, http.StatusUnauthorized, "invalid-token", "Unauthorized")
+		return
+	}
+	codes, err := s.RegenerateRecoveryCodes(r.Context(), acct)
+	if err != nil {
+		WriteProblem(w, http.StatusServiceUnavailable, "unavailable", "Service Unavailable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
 }
 
 func (s *Service) webauthnLoginBegin(w http.ResponseWriter, r *http.Request) {

@@ -119,7 +119,14 @@ func TestT23SessionMatrix(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, code)
 		require.Contains(t, body, "step-up-required")
 
+		code, body = e.api(t, http.MethodPost, "/v1/me/recovery-codes", r.AccessToken, "")
+		require.Equal(t, http.StatusUnauthorized, code, "recovery-code regeneration needs step-up")
+		require.Contains(t, body, "step-up-required")
+
 		fresh := login(t)
+		code, body = e.api(t, http.MethodPost, "/v1/me/recovery-codes", fresh.AccessToken, "")
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"recovery_codes":[`)
 		code, _ = e.api(t, http.MethodPost, "/v1/me/password", fresh.AccessToken, `{"current_password":"wrong wrong wrong","new_password":"another long passphrase"}`)
 		require.Equal(t, http.StatusForbidden, code)
 		code, _ = e.api(t, http.MethodPost, "/v1/me/password", fresh.AccessToken, `{"current_password":"`+testPassword+`","new_password":"password1234"}`)
