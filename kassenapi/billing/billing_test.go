@@ -213,3 +213,46 @@ func TestBillingRunInvoicesValidate(t *testing.T) {
 }
 
 func asInvalid(err error, target **billing.InvalidCodeError) bool { return errors.As(err, target) }
+
+// TestTestCodes: a 77… code unlocks only with AllowTestCodes; its invoice
+// has its own series and is built and checked locally, never sent,
+// unless TestBilling (spec B3.2 invariant 3).
+func TestTestCodes(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t)
+	binds, bill := b.Stores(t)
+	ins := billingtest.NewInsurer(billingtest.VEID, billingtest.ServiceDay)
+	clock := billingtest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	ins.Clock = clock.Now
+	cfg := billingtest.Config(t, binds, bill, ins, clock.Now)
+	svc, err := billing.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Redeem(ctx, "sandbox", "77AA AAAA AAAA AAAX")
+	if err != nil || r.Outcome != billing.Activated {
+		t.Fatalf("%v %v", r, err)
+	}
+	if _, err := svc.SubmitDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := kassenapi.ParseCode("77AAAAAAAAAAAAAX")
+	ds, _ := svc.Digests(code)
+	red, _ := bill.Redemption(ctx, ds)
+	invs, _ := bill.Invoices(ctx, red.ID)
+	if len(invs) != 1 || !invs[0].Test || !strings.HasPrefix(invs[0].Number, "TDG2026") || invs[0].State != billing.InvoiceAccepted || invs[0].Verdict != "local_only" {
+		t.Fatalf("test invoice %+v", invs)
+	}
+	if ins.InvoiceCalls() != 0 {
+		t.Fatal("test invoice sent")
+	}
+	cfg.AllowTestCodes = false
+	prod, _ := billing.New(cfg)
+	if _, err := prod.Redeem(ctx, "x", "77AAAAAAAAAAAAAX"); !isReason(err, billing.ReasonTestCode) {
+		t.Fatalf("production: %v", err)
+	}
+	cfg.AllowTestCodes, cfg.TestPrefix = true, ""
+	if _, err := billing.New(cfg); err == nil {
+		t.Fatal("AllowTestCodes without TestPrefix accepted")
+	}
+}

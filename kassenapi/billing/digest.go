@@ -58,6 +58,8 @@ type Digester struct {
 
 // NewDigester checks the keys of p (1 to MaxDigestKeys, ids unique and
 // non-empty, secrets of at least 32 bytes) and returns a Digester.
+//
+// REQ: kassenapi-spec:B3.1
 func NewDigester(p KeyProvider) (*Digester, error) {
 	if p == nil {
 		return nil, errors.New("billing: no digest key provider")

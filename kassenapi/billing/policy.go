@@ -35,6 +35,8 @@ const (
 
 // Policy is the redemption policy (spec B3.2). Whatever the policy,
 // re-activations never call the insurer and never bill.
+//
+// REQ: kassenapi-spec:B3.2
 type Policy struct {
 	// MaxActivations is the number of counted activations per code
 	// (first + counted re-activations). 0 means the default 1; a negative

@@ -32,6 +32,8 @@ type AESSealer struct {
 
 // NewAESSealer builds a sealer: keys maps key ids to 32-byte keys,
 // current names the key for new values. rnd nil means crypto/rand.
+//
+// REQ: kassenapi-spec:B3.1
 func NewAESSealer(current string, keys map[string][]byte, rnd io.Reader) (*AESSealer, error) {
 	if rnd == nil {
 		rnd = rand.Reader

@@ -128,6 +128,9 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("billing: numbering %q gives numbers longer than 20 characters", p)
 		}
 	}
+	if cfg.AllowTestCodes && cfg.TestPrefix == "" {
+		return nil, errors.New("billing: AllowTestCodes needs TestPrefix (the insurer that receives test procedures)")
+	}
 	if cfg.ManufacturerIK == "" {
 		cfg.ManufacturerIK = cfg.Seller.IK
 	}

@@ -271,6 +271,8 @@ func reportMessages(rep *xrechnung.Report) string {
 
 // recordAnswer maps the submission result to the invoice state (spec
 // B3.7) and records it with its protocol rows.
+//
+// REQ: kassenapi-spec:B3.7
 func (s *Service) recordAnswer(ctx context.Context, owner string, r InvoiceRow, code kassenapi.Code, ans *kassenapi.InvoiceAnswer, serr error) error {
 	now := s.now()
 	o := InvoiceOutcome{Now: now, NextAt: now.Add(invoiceBackoff(r.Attempts))}
@@ -379,6 +381,8 @@ func (s *Service) InvoiceXML(ctx context.Context, number string) ([]byte, error)
 // MarkDispatched records that an operator sent a manual item (who, a
 // reference), writing the protocol row (procedure MAIL or POST) in the
 // same transaction. Items in needs_address are refused (ErrConflict).
+//
+// REQ: kassenapi-spec:B3.6
 func (s *Service) MarkDispatched(ctx context.Context, number, by, reference string) error {
 	if by == "" {
 		return errors.New("billing: MarkDispatched needs the operator")

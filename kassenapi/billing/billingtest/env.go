@@ -106,7 +106,7 @@ func Config(tb testing.TB, b billing.BindingStore, bl billing.BillingStore, ins 
 		Checker: ins, Submitter: ins, Directory: kassenapi.StaticDirectory{D: dir},
 		Bindings: b, Billing: bl, Keys: Keys(), Seal: Sealer(tb),
 		Catalog: Catalog(), Seller: Seller(), Numbering: billing.Numbering{Prefix: "DG"},
-		AllowTestCodes: true, Clock: clock, PollLimit: 30 * time.Second,
+		AllowTestCodes: true, TestPrefix: PrefixAPI, Clock: clock, PollLimit: 30 * time.Second,
 	}
 }
 

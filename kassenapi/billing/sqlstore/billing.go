@@ -156,6 +156,8 @@ func (s *Billing) insertProtocol(ctx context.Context, tx *sql.Tx, ps []billing.P
 }
 
 // allocate hands out the next number of a series in tx (spec B3.5).
+//
+// REQ: kassenapi-spec:B3.5
 func allocate(ctx context.Context, tx *sql.Tx, n billing.NewInvoice) (string, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_series (series, next) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING`, n.Series); err != nil {
 		return "", unavailable(err)
@@ -190,6 +192,8 @@ func insertInvoice(ctx context.Context, tx *sql.Tx, redemptionID int64, n billin
 }
 
 // FinishCheck implements billing.BillingStore.
+//
+// REQ: kassenapi-spec:B3.3, kassenapi-spec:B3.8
 func (s *Billing) FinishCheck(ctx context.Context, o billing.CheckOutcome) (string, error) {
 	var num string
 	err := s.tx(ctx, func(tx *sql.Tx) error {

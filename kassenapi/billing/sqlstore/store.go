@@ -170,6 +170,8 @@ func (s *Bindings) find(ctx context.Context, tx *sql.Tx, ds []billing.Digest) (*
 }
 
 // Claim implements billing.BindingStore.
+//
+// REQ: kassenapi-spec:B3.4
 func (s *Bindings) Claim(ctx context.Context, r billing.ClaimRequest) (billing.ClaimResult, error) {
 	if len(r.Digests) == 0 {
 		return billing.ClaimResult{}, errors.New("sqlstore: no digests")
