@@ -309,6 +309,13 @@ type BillingStore interface {
 	// and marks the original corrected. ErrInvalidCorrection otherwise.
 	Correct(ctx context.Context, number string, n NewInvoice) (string, error)
 
+	// Transition moves an invoice from one of the states from to state to
+	// (operator actions); clearXML drops the stored bytes so that the next
+	// pass rebuilds them with the same number. It also clears the
+	// maybe-sent mark (the previous send had a definite answer).
+	// ErrNotFound or ErrConflict.
+	Transition(ctx context.Context, number string, from []InvoiceState, to InvoiceState, clearXML bool, now time.Time) error
+
 	// Protocol lists protocol rows with fromLocal <= ts_local <= toLocal.
 	Protocol(ctx context.Context, fromLocal, toLocal string) ([]ProtocolEntry, error)
 	// AuditPending lists protocol rows not yet mirrored to audit.

@@ -442,3 +442,29 @@ func ExportProtocol(ctx context.Context, st BillingStore, seal Sealer, from, to 
 	}
 	return out, nil
 }
+
+// Resubmit is the operator's "fix and resubmit" (spec B3.3): a
+// rejected_format invoice is rebuilt from the current configuration with
+// the same number, a rejected_business one is sent again with the same
+// bytes. ErrConflict when the invoice is in another state.
+func (s *Service) Resubmit(ctx context.Context, number string) error {
+	r, err := s.cfg.Billing.Invoice(ctx, number)
+	if err != nil {
+		return err
+	}
+	switch r.State {
+	case InvoiceRejectedFormat:
+		return s.cfg.Billing.Transition(ctx, number, []InvoiceState{InvoiceRejectedFormat}, InvoiceQueued, true, s.now())
+	case InvoiceRejectedBusiness:
+		return s.cfg.Billing.Transition(ctx, number, []InvoiceState{InvoiceRejectedBusiness}, InvoiceQueued, false, s.now())
+	}
+	return ErrConflict
+}
+
+// Cancel withdraws an invoice that was never accepted: queued, needs_*
+// or rejected_* (spec B3.3). The redemption stays validated, so the code
+// is not billed again by the reconciler.
+func (s *Service) Cancel(ctx context.Context, number string) error {
+	return s.cfg.Billing.Transition(ctx, number, []InvoiceState{InvoiceQueued, InvoiceNeedsAddress, InvoiceNeedsData,
+		InvoiceRejectedFormat, InvoiceRejectedBusiness}, InvoiceCancelled, false, s.now())
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,6 +145,7 @@ func RunStores(t *testing.T, nb func(t *testing.T) Backend) {
 	t.Run("ForgetAccount", func(t *testing.T) { testForget(t, nb) })
 	t.Run("ProtocolAndAudit", func(t *testing.T) { testProtocol(t, nb) })
 	t.Run("S2_KeyRotation", func(t *testing.T) { testRotation(t, nb) })
+	t.Run("OperatorResubmitCancel", func(t *testing.T) { testResubmit(t, nb) })
 }
 
 func testC1(t *testing.T, nb func(t *testing.T) Backend, twoInstances bool) {
@@ -903,5 +905,61 @@ func testRotation(t *testing.T, nb func(t *testing.T) Backend) {
 	r, err := e.bill.Redemption(ctx, ds)
 	if err != nil || r == nil || r.Digest.KeyID != "k2" {
 		t.Fatalf("new row key %+v %v", r, err)
+	}
+}
+
+func testResubmit(t *testing.T, nb func(t *testing.T) Backend) {
+	ctx := context.Background()
+	e := newEnv(t, nb, nil)
+	// the insurer does not know the code: INVER business rejection
+	code := NewCode(PrefixAPI)
+	if _, err := e.svc.Redeem(ctx, "a", code); err != nil {
+		t.Fatal(err)
+	}
+	e.ins.mu.Lock()
+	delete(e.ins.ant, code)
+	e.ins.mu.Unlock()
+	e.drain(e.svc)
+	inv := e.invoices(code)[0]
+	if inv.State != billing.InvoiceRejectedBusiness || !inv.NeedsReview || !strings.Contains(inv.Messages, "INVER-1") {
+		t.Fatalf("state %s %q", inv.State, inv.Messages)
+	}
+	if err := e.svc.Resubmit(ctx, "DG0000000009"); !errors.Is(err, billing.ErrNotFound) {
+		t.Fatalf("unknown number: %v", err)
+	}
+	e.ins.mu.Lock()
+	e.ins.ant[code] = true
+	e.ins.mu.Unlock()
+	if err := e.svc.Resubmit(ctx, inv.Number); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(e.svc)
+	if got := e.invoices(code)[0]; got.State != billing.InvoiceAccepted || got.Number != inv.Number {
+		t.Fatalf("after resubmit %s %s", got.State, got.Number)
+	}
+	if err := e.svc.Resubmit(ctx, inv.Number); !errors.Is(err, billing.ErrConflict) {
+		t.Fatalf("resubmit accepted invoice: %v", err)
+	}
+	if err := e.svc.Cancel(ctx, inv.Number); !errors.Is(err, billing.ErrConflict) {
+		t.Fatalf("cancel accepted invoice: %v", err)
+	}
+	// cancel a queued invoice: never sent, never recreated
+	c2 := NewCode(PrefixAPI)
+	if _, err := e.svc.Redeem(ctx, "b", c2); err != nil {
+		t.Fatal(err)
+	}
+	n2 := e.invoices(c2)[0].Number
+	if err := e.svc.Cancel(ctx, n2); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(e.svc)
+	if _, err := e.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if inv := e.invoices(c2); len(inv) != 1 || inv[0].State != billing.InvoiceCancelled {
+		t.Fatalf("cancelled invoice %+v", inv)
+	}
+	if len(e.ins.BilledCodes()[c2]) != 0 {
+		t.Fatal("cancelled invoice sent")
 	}
 }

@@ -531,3 +531,25 @@ func (s *Billing) AuditDone(ctx context.Context, ids []int64) error {
 		return nil
 	})
 }
+
+// Transition implements billing.BillingStore.
+func (s *Billing) Transition(ctx context.Context, number string, from []billing.InvoiceState, to billing.InvoiceState, clearXML bool, now time.Time) error {
+	ph := make([]string, len(from))
+	args := []any{string(to), b2i(clearXML), ms(now), number}
+	for i, st := range from {
+		ph[i] = fmt.Sprintf("$%d", i+5)
+		args = append(args, string(st))
+	}
+	x, err := s.db.ExecContext(ctx, `UPDATE billing_invoices SET state = $1, xml_ct = CASE WHEN $2 = 1 THEN NULL ELSE xml_ct END,
+		maybe_sent = 0, next_at = $3, updated_at = $3 WHERE number = $4 AND state IN (`+strings.Join(ph, ",")+`)`, args...)
+	if err != nil {
+		return unavailable(err)
+	}
+	if n, _ := x.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := s.Invoice(ctx, number); err != nil {
+		return err
+	}
+	return billing.ErrConflict
+}

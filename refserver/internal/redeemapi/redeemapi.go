@@ -1,6 +1,7 @@
 package redeemapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -81,6 +82,8 @@ func (h *Handler) Routes() []Route {
 			Route{"GET", "/admin/v1/billing/invoices/{number}/xml", "getInvoiceXML", "operator", h.operator(h.xml)},
 			Route{"POST", "/admin/v1/billing/invoices/{number}/dispatched", "markInvoiceDispatched", "operator", h.operator(h.dispatched)},
 			Route{"POST", "/admin/v1/billing/invoices/{number}/corrections", "createCorrection", "operator", h.operator(h.correct)},
+			Route{"POST", "/admin/v1/billing/invoices/{number}/resubmit", "resubmitInvoice", "operator", h.operator(h.action(h.cfg.Service.Resubmit))},
+			Route{"POST", "/admin/v1/billing/invoices/{number}/cancel", "cancelInvoice", "operator", h.operator(h.action(h.cfg.Service.Cancel))},
 		)
 	}
 	return rs
@@ -417,5 +420,23 @@ func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.log.Error("redeemapi: correction", "err", err)
 		problem(w, http.StatusServiceUnavailable, "unavailable", "Try again later", nil)
+	}
+}
+
+// action serves the operator's resubmit and cancel: 204, 404 or 409.
+func (h *Handler) action(f func(ctx context.Context, number string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := f(r.Context(), r.PathValue("number"))
+		switch {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, billing.ErrNotFound):
+			problem(w, http.StatusNotFound, "not-found", "No such invoice", nil)
+		case errors.Is(err, billing.ErrConflict):
+			problem(w, http.StatusConflict, "invalid-state", "The invoice is not in a state that allows this", nil)
+		default:
+			h.log.Error("redeemapi: invoice action", "err", err)
+			problem(w, http.StatusServiceUnavailable, "unavailable", "Try again later", nil)
+		}
 	}
 }

@@ -365,6 +365,12 @@ func TestOperatorEndpoints(t *testing.T) {
 	if st, _, _ := f.do(t, "POST", "/admin/v1/billing/invoices/"+accepted+"/corrections", "", `{"net_cents":1,"reason":"010:010"}`, auth...); st != 422 {
 		t.Fatalf("bad reason: %d", st)
 	}
+	if st, _, _ := f.do(t, "POST", "/admin/v1/billing/invoices/"+accepted+"/cancel", "", "", auth...); st != 409 {
+		t.Fatalf("cancel accepted: %d", st)
+	}
+	if st, _, _ := f.do(t, "POST", "/admin/v1/billing/invoices/DG2026999999/resubmit", "", "", auth...); st != 404 {
+		t.Fatalf("resubmit unknown: %d", st)
+	}
 	if st, _, _ := f.do(t, "GET", "/admin/v1/billing/invoices?state=bogus", "", "", auth...); st != 400 {
 		t.Fatal("bad state accepted")
 	}
