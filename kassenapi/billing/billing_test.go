@@ -256,3 +256,30 @@ func TestTestCodes(t *testing.T) {
 		t.Fatal("AllowTestCodes without TestPrefix accepted")
 	}
 }
+
+// TestRunLoop: Run submits and reconciles until its context ends.
+func TestRunLoop(t *testing.T) {
+	b := newBackend(t)
+	binds, bill := b.Stores(t)
+	ins := billingtest.NewInsurer(billingtest.VEID, billingtest.ServiceDay)
+	svc, err := billing.New(billingtest.Config(t, binds, bill, ins, func() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Redeem(context.Background(), "a", billingtest.NewCode(billingtest.PrefixAPI)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- svc.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); len(ins.Invoices()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	if len(ins.Invoices()) != 1 {
+		t.Fatal("Run did not submit")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ReconcileReport counts what one Reconcile pass did.
@@ -128,4 +129,32 @@ func (s *Service) recheck(ctx context.Context, r Redemption, rep *ReconcileRepor
 		rep.NeedsReview++
 	}
 	return nil
+}
+
+// Run is the worker loop for users without a job system: Reconcile at
+// start and every minute, SubmitDue every 30 s, until ctx ends. It
+// returns ctx.Err(). Several instances may run at once (leases and CAS).
+// The refserver runs the same steps as River jobs instead.
+func (s *Service) Run(ctx context.Context) error {
+	submit := time.NewTicker(30 * time.Second)
+	defer submit.Stop()
+	rec := time.NewTicker(time.Minute)
+	defer rec.Stop()
+	if _, err := s.Reconcile(ctx); err != nil {
+		s.log.Warn("billing: reconcile", "err", err)
+	}
+	for {
+		if _, err := s.SubmitDue(ctx, 50); err != nil && ctx.Err() == nil {
+			s.log.Warn("billing: submit", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-rec.C:
+			if _, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("billing: reconcile", "err", err)
+			}
+		case <-submit.C:
+		}
+	}
 }
