@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/digakit/digakit/refserver/internal/store"
 )
 
 // TestT3ConcurrentRefreshRotation: 50 concurrent refreshes with one
@@ -18,7 +20,13 @@ import (
 //
 // REQ: TR03161-3:O.Auth_18
 func TestT3ConcurrentRefreshRotation(t *testing.T) {
-	e := newEnv(t, false, nil)
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) { testT3(t, openDB(t, d)) })
+	}
+}
+
+func testT3(t *testing.T, db *store.DB) {
+	e := newEnvDB(t, db, false, nil)
 	secret, _ := e.register(t, "refresher")
 	c := e.client(t)
 	tok, err := c.Login(context.Background(), "refresher", testPassword, secret)
