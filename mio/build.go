@@ -3,6 +3,7 @@ package mio
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -52,18 +53,29 @@ type DocumentMetadata struct {
 	Size         int64     `json:"size"`
 }
 
-// item is one entry with its planned identity.
+// item is one entry with its planned identity. With Export.Entries the
+// entry itself is kept; with Export.Source only this plan record is kept
+// and WriteTo reads the entry again.
 type item struct {
-	e       Entry
+	e       Entry // nil in source mode
+	kind    Kind
+	sid     string // SourceID
 	id      string // bare uuid
 	when    time.Time
 	last    time.Time // latest event time (effective period end)
+	recAt   time.Time // Provenance.recorded
 	sec     int
 	vital   bool
 	cluster int
 	agent   string // provenance group key
 	qKey    string // questionnaire key, for responses
 	device  string // measuring device id
+	med     string // medication SourceID
+	refs    []Ref  // links that join clusters
+	extra   int    // further Bundle entries (food composition, treatment goal)
+	provTgt bool   // may be a Provenance target
+	resSize int64  // bytes of its Bundle entries
+	size    int64  // resSize + section reference + Provenance share
 }
 
 type cluster struct {
@@ -98,6 +110,10 @@ type builder struct {
 	sectionUsed [numSections]bool
 	vitalUsed   bool
 	measurers   map[int]*measurer
+
+	provTargetSize int64
+	source         bool // entries are re-read from Export.Source
+	count          int  // number of entries
 }
 
 // Build validates x and plans one or more MIO DiGA 1.1.0 documents. It
@@ -108,23 +124,11 @@ type builder struct {
 func Build(ctx context.Context, x Export, o Options) ([]*Document, error) {
 	var is issues
 	ro := resolveOptions(o, &is)
-	if x.Source != nil {
-		if len(x.Entries) > 0 {
-			is.add("Source", ErrConfig, "give either Entries or Source, not both")
-			return nil, is.err()
-		}
-		if err := x.Source.Each(ctx, func(e Entry) error {
-			x.Entries = append(x.Entries, e)
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("mio: entry source: %w", err)
-		}
+	if x.Source != nil && len(x.Entries) > 0 {
+		is.add("Source", ErrConfig, "give either Entries or Source, not both")
+		return nil, is.err()
 	}
-	validateExport(&x, ro, &is)
-	if err := is.err(); err != nil {
-		return nil, err
-	}
-	b := &builder{x: &x, o: ro, ts: ro.now}
+	b := &builder{x: &x, o: ro, ts: ro.now, source: x.Source != nil}
 	b.created = x.Created
 	if b.created.IsZero() {
 		b.created = ro.now
@@ -132,7 +136,25 @@ func Build(ctx context.Context, x Export, o Options) ([]*Document, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mio: build: %w", err)
 	}
-	b.assignIDs()
+	if !b.source {
+		validateExport(&x, ro, &is)
+		if err := is.err(); err != nil {
+			return nil, err
+		}
+		b.assignBase()
+		b.items = make([]item, 0, len(x.Entries))
+		for i, e := range x.Entries {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, fmt.Errorf("mio: build: %w", err)
+				}
+			}
+			b.addItem(e, true)
+		}
+		b.count = len(x.Entries)
+	} else if err := b.planSource(ctx, &is); err != nil {
+		return nil, err
+	}
 	b.makeClusters()
 	if err := b.measure(ctx); err != nil {
 		return nil, err
@@ -162,7 +184,7 @@ func Build(ctx context.Context, x Export, o Options) ([]*Document, error) {
 
 func (b *builder) uuid(name string) string { return NewUUIDv5(b.o.Namespace, name).String() }
 
-func (b *builder) assignIDs() {
+func (b *builder) assignBase() {
 	x := b.x
 	b.patientID = b.uuid("patient/" + x.Patient.SourceID)
 	b.digaID = b.uuid("device-diga/" + x.DiGA.VEID)
@@ -179,62 +201,134 @@ func (b *builder) assignIDs() {
 	}
 	b.quests = map[string]*QuestionnaireDef{}
 	b.questID = map[string]string{}
-	b.items = make([]item, len(x.Entries))
-	for i, e := range x.Entries {
-		c := e.common()
-		it := item{e: e, id: b.uuid(string(e.Kind()) + "/" + c.SourceID), when: e.when()}
-		it.last = it.when
-		switch v := e.(type) {
-		case *FreeObservation:
-			it.last = v.Effective.end()
-		case *DiaryEntry:
-			it.last = v.Effective.end()
-		case *FunctionalAssessment:
-			it.last = v.Effective.end()
-		case *LifeStyleFactor:
-			it.last = v.Effective.end()
-		case *EnvironmentalFactor:
-			it.last = v.Effective.end()
-		case *NutritionIntake:
-			it.last = v.Effective.end()
-		case *Activity:
-			it.last = v.Performed.end()
-		case *MedicationIntake:
-			it.last = v.Effective.end()
-		case *Encounter:
-			it.last = v.Period.End
-		case *QuestionnaireResponse:
-			key := v.Questionnaire.URL + "|" + v.Questionnaire.Version
-			if _, ok := b.quests[key]; !ok {
-				b.quests[key] = &v.Questionnaire
-				b.questID[key] = b.uuid("questionnaire/" + key)
-			}
-			it.qKey = key
-		case *Glucose:
-			it.device = v.Device
-		case *BloodPressure:
-			it.device = v.Device
-		case interface{ measurement() *Measurement }:
-			it.device = v.measurement().Device
-		}
-		it.sec, it.vital = sectionOf(e.Kind())
-		switch c.RecordedBy.Kind {
-		case ActorDiGA:
-			it.agent = "diga"
-		case ActorDevice:
-			it.agent = "device:" + c.RecordedBy.Device
-		default:
-			it.agent = "patient"
-		}
-		b.items[i] = it
-		b.sectionUsed[it.sec] = true
-		if it.vital {
-			b.vitalUsed = true
-		}
+	b.provTargetSize = b.measureAt(4, func(w *rw) { w.ref("target", "00000000-0000-0000-0000-000000000000") })
+}
+
+// addItem plans one entry: identity, times, section, links, and its exact
+// serialised size.
+func (b *builder) addItem(e Entry, keep bool) {
+	c := e.common()
+	it := item{e: e, kind: e.Kind(), sid: c.SourceID,
+		id: b.uuid(string(e.Kind()) + "/" + c.SourceID), when: e.when(), provTgt: provenanceTarget(e)}
+	it.last = it.when
+	it.recAt = c.RecordedAt
+	if it.recAt.IsZero() {
+		it.recAt = it.when
 	}
-	if len(b.quests) > 0 {
+	switch v := e.(type) {
+	case *FreeObservation:
+		it.last = v.Effective.end()
+	case *DiaryEntry:
+		it.last = v.Effective.end()
+		it.refs = append(it.refs, v.Members...)
+	case *FunctionalAssessment:
+		it.last = v.Effective.end()
+	case *LifeStyleFactor:
+		it.last = v.Effective.end()
+		it.refs = append(it.refs, v.Members...)
+	case *EnvironmentalFactor:
+		it.last = v.Effective.end()
+		it.refs = append(it.refs, v.Members...)
+	case *NutritionIntake:
+		it.last = v.Effective.end()
+		it.extra = len(v.Composition)
+	case *Activity:
+		it.last = v.Performed.end()
+	case *MedicationIntake:
+		it.last = v.Effective.end()
+		it.med = v.Medication
+		if v.Statement != "" {
+			it.refs = append(it.refs, Ref{KindMedicationStatement, v.Statement})
+		}
+	case *MedicationStatement:
+		it.med = v.Medication
+		if v.TreatmentGoal != nil {
+			it.extra = 1
+		}
+	case *Encounter:
+		it.last = v.Period.End
+		it.refs = append(it.refs, v.Participants...)
+		if v.ServiceProvider != "" {
+			it.refs = append(it.refs, Ref{KindOrganization, v.ServiceProvider})
+		}
+	case *Score:
+		if v.DerivedFrom != nil {
+			it.refs = append(it.refs, *v.DerivedFrom)
+		}
+	case *Problem:
+		if v.Recorder != nil {
+			it.refs = append(it.refs, *v.Recorder)
+		}
+	case *Allergy:
+		if v.Recorder != nil {
+			it.refs = append(it.refs, *v.Recorder)
+		}
+	case *PractitionerRole:
+		it.refs = append(it.refs, Ref{KindPractitioner, v.Practitioner}, Ref{KindOrganization, v.Organization})
+	case *CarePlan:
+		it.refs = append(it.refs, v.Goals...)
+	case *Appointment:
+		it.refs = append(it.refs, v.Participants...)
+	case *QuestionnaireResponse:
+		key := v.Questionnaire.URL + "|" + v.Questionnaire.Version
+		if _, ok := b.quests[key]; !ok {
+			b.quests[key] = copyQuestionnaire(&v.Questionnaire)
+			b.questID[key] = b.uuid("questionnaire/" + key)
+		}
+		it.qKey = key
+	case *Glucose:
+		it.device = v.Device
+	case *BloodPressure:
+		it.device = v.Device
+	case interface{ measurement() *Measurement }:
+		it.device = v.measurement().Device
+	}
+	it.sec, it.vital = sectionOf(it.kind)
+	switch c.RecordedBy.Kind {
+	case ActorDiGA:
+		it.agent = "diga"
+	case ActorDevice:
+		it.agent = "device:" + c.RecordedBy.Device
+	default:
+		it.agent = "patient"
+	}
+	// Exact sizes at the depth where the bytes go.
+	it.resSize = b.measureAt(1, func(w *rw) { w.entryResource(&it) })
+	it.size = it.resSize + b.measureAt(sectionDepth(it.vital), func(w *rw) { w.ref("entry", it.id) })
+	switch {
+	case !it.provTgt || b.o.Provenance == ProvenanceNone:
+	case b.o.Provenance == ProvenancePerEntry:
+		g := b.entryProvenance(&it)
+		it.size += b.measureAt(1, func(w *rw) { w.provenance(g) })
+	default:
+		it.size += b.provTargetSize
+	}
+	if !keep {
+		it.e = nil
+	}
+	b.items = append(b.items, it)
+	b.sectionUsed[it.sec] = true
+	if it.vital {
+		b.vitalUsed = true
+	}
+	if it.qKey != "" {
 		b.sectionUsed[secFrageboegen] = true
 	}
+}
+
+// copyQuestionnaire keeps a private copy (a source may reuse its memory).
+func copyQuestionnaire(q *QuestionnaireDef) *QuestionnaireDef {
+	c := *q
+	if q.Code != nil {
+		code := *q.Code
+		c.Code = &code
+	}
+	c.Items = make([]Item, len(q.Items))
+	for i, it := range q.Items {
+		it.AnswerOptions = append([]Coding(nil), it.AnswerOptions...)
+		c.Items[i] = it
+	}
+	return &c
 }
 
 // makeClusters joins entries linked by references (union-find), so that
@@ -251,67 +345,19 @@ func (b *builder) makeClusters() {
 		}
 		return i
 	}
-	index := map[entryKey]int{}
-	for i, it := range b.items {
-		index[entryKey{it.e.Kind(), it.e.common().SourceID}] = i
+	index := make(map[entryKey]int, len(b.items))
+	for i := range b.items {
+		index[entryKey{b.items[i].kind, b.items[i].sid}] = i
 	}
-	union := func(i int, r Ref) {
-		if j, ok := index[entryKey{r.Kind, r.SourceID}]; ok {
-			a, c := find(i), find(j)
-			if a != c {
-				parent[a] = c
+	for i := range b.items {
+		for _, r := range b.items[i].refs {
+			if j, ok := index[entryKey{r.Kind, r.SourceID}]; ok {
+				if a, c := find(i), find(j); a != c {
+					parent[a] = c
+				}
 			}
 		}
-	}
-	for i, it := range b.items {
-		switch v := it.e.(type) {
-		case *DiaryEntry:
-			for _, r := range v.Members {
-				union(i, r)
-			}
-		case *Score:
-			if v.DerivedFrom != nil {
-				union(i, *v.DerivedFrom)
-			}
-		case *LifeStyleFactor:
-			for _, r := range v.Members {
-				union(i, r)
-			}
-		case *EnvironmentalFactor:
-			for _, r := range v.Members {
-				union(i, r)
-			}
-		case *Problem:
-			if v.Recorder != nil {
-				union(i, *v.Recorder)
-			}
-		case *Allergy:
-			if v.Recorder != nil {
-				union(i, *v.Recorder)
-			}
-		case *PractitionerRole:
-			union(i, Ref{KindPractitioner, v.Practitioner})
-			union(i, Ref{KindOrganization, v.Organization})
-		case *MedicationIntake:
-			if v.Statement != "" {
-				union(i, Ref{KindMedicationStatement, v.Statement})
-			}
-		case *CarePlan:
-			for _, r := range v.Goals {
-				union(i, r)
-			}
-		case *Appointment:
-			for _, r := range v.Participants {
-				union(i, r)
-			}
-		case *Encounter:
-			for _, r := range v.Participants {
-				union(i, r)
-			}
-			if v.ServiceProvider != "" {
-				union(i, Ref{KindOrganization, v.ServiceProvider})
-			}
-		}
+		b.items[i].refs = nil
 	}
 	byRoot := map[int]int{}
 	for i := range b.items {
@@ -324,23 +370,21 @@ func (b *builder) makeClusters() {
 		}
 		c := &b.clusters[ci]
 		c.items = append(c.items, i)
-		b.items[i].cluster = ci
 	}
 	for ci := range b.clusters {
 		c := &b.clusters[ci]
 		c.key = b.items[c.items[0]].when
-		for _, i := range c.items {
-			if b.items[i].when.Before(c.key) {
-				c.key = b.items[i].when
-				c.headIdx = i
-			}
-		}
 		seen := map[string]bool{}
 		for _, i := range c.items {
 			it := &b.items[i]
-			if med := medicationOf(it.e); med != "" && !seen["m:"+med] {
-				seen["m:"+med] = true
-				c.shared = append(c.shared, "m:"+med)
+			c.size += it.size
+			if it.when.Before(c.key) {
+				c.key = it.when
+				c.headIdx = i
+			}
+			if it.med != "" && !seen["m:"+it.med] {
+				seen["m:"+it.med] = true
+				c.shared = append(c.shared, "m:"+it.med)
 			}
 			if it.qKey != "" && !seen["q:"+it.qKey] {
 				seen["q:"+it.qKey] = true
@@ -368,10 +412,10 @@ func (b *builder) makeClusters() {
 		if ha.sec != hc.sec {
 			return ha.sec < hc.sec
 		}
-		if ha.e.Kind() != hc.e.Kind() {
-			return kindOrder[ha.e.Kind()] < kindOrder[hc.e.Kind()]
+		if ha.kind != hc.kind {
+			return kindOrder[ha.kind] < kindOrder[hc.kind]
 		}
-		return ha.e.common().SourceID < hc.e.common().SourceID
+		return ha.sid < hc.sid
 	})
 	for ci := range b.clusters {
 		for _, i := range b.clusters[ci].items {
@@ -438,27 +482,8 @@ func sectionDepth(vital bool) int {
 }
 
 func (b *builder) measure(ctx context.Context) error {
-	provTarget := b.measureAt(4, func(w *rw) { w.ref("target", "00000000-0000-0000-0000-000000000000") })
-	for ci := range b.clusters {
-		if ci%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("mio: build: %w", err)
-			}
-		}
-		c := &b.clusters[ci]
-		for _, i := range c.items {
-			it := &b.items[i]
-			c.size += b.measureAt(1, func(w *rw) { w.entryResource(it) })
-			c.size += b.measureAt(sectionDepth(it.vital), func(w *rw) { w.ref("entry", it.id) })
-			switch {
-			case !provenanceTarget(it.e) || b.o.Provenance == ProvenanceNone:
-			case b.o.Provenance == ProvenancePerEntry:
-				g := b.entryProvenance(it)
-				c.size += b.measureAt(1, func(w *rw) { w.provenance(g) })
-			default:
-				c.size += provTarget
-			}
-		}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mio: build: %w", err)
 	}
 	b.shared = map[string]sharedRes{}
 	for key, q := range b.quests {
@@ -562,7 +587,7 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 		fresh := groupCost(g, nil)
 		if b.baseSize+fresh > limit {
 			head := b.clusters[g.from].headIdx
-			is.add(entryPath(head, b.items[head].e), ErrEntryTooLarge, "entry (with its linked entries) exceeds MaxBytes")
+			is.add(fmt.Sprintf("Entries[%d](%s)", head, kindTypeName(b.items[head].kind)), ErrEntryTooLarge, "entry (with its linked entries) exceeds MaxBytes")
 			continue
 		}
 		if len(cur) > 0 {
@@ -683,10 +708,10 @@ func (d *Document) content(skeleton bool) *docContent {
 		if !a.when.Equal(e.when) {
 			return a.when.Before(e.when)
 		}
-		if a.e.Kind() != e.e.Kind() {
-			return kindOrder[a.e.Kind()] < kindOrder[e.e.Kind()]
+		if a.kind != e.kind {
+			return kindOrder[a.kind] < kindOrder[e.kind]
 		}
-		return a.e.common().SourceID < e.e.common().SourceID
+		return a.sid < e.sid
 	})
 	sort.Slice(c.quests, func(i, j int) bool { return c.quests[i] < c.quests[j] })
 	sort.Slice(c.meds, func(i, j int) bool { return b.uuid("medication/"+c.meds[i]) < b.uuid("medication/"+c.meds[j]) })
@@ -703,7 +728,7 @@ func (d *Document) content(skeleton bool) *docContent {
 		} else {
 			c.sections[it.sec] = append(c.sections[it.sec], it.id)
 		}
-		if b.o.Provenance == ProvenanceNone || !provenanceTarget(it.e) {
+		if b.o.Provenance == ProvenanceNone || !it.provTgt {
 			continue
 		}
 		if b.o.Provenance == ProvenancePerEntry {
@@ -716,12 +741,8 @@ func (d *Document) content(skeleton bool) *docContent {
 			groups[it.agent] = g
 		}
 		g.targets = append(g.targets, it.id)
-		rec := it.e.common().RecordedAt
-		if rec.IsZero() {
-			rec = it.when
-		}
-		if rec.After(g.recorded) {
-			g.recorded = rec
+		if it.recAt.After(g.recorded) {
+			g.recorded = it.recAt
 		}
 	}
 	keys := make([]string, 0, len(groups))
@@ -749,14 +770,7 @@ func (d *Document) countEntries() int {
 	c := d.content(false)
 	n := 4 + len(c.items) + len(c.quests) + len(c.meds) + 2*len(c.devices) + len(c.provenace)
 	for _, i := range c.items {
-		switch v := d.b.items[i].e.(type) {
-		case *NutritionIntake:
-			n += len(v.Composition)
-		case *MedicationStatement:
-			if v.TreatmentGoal != nil {
-				n++
-			}
-		}
+		n += d.b.items[i].extra
 	}
 	if d.b.manufID != "" {
 		n++
@@ -815,7 +829,8 @@ func (d *Document) writeMode(ctx context.Context, out io.Writer, skeleton, frame
 	if _, err := bw.WriteString(xmlHeader); err != nil {
 		return err
 	}
-	w := &rw{Writer: xmlw.New(bw, b.o.Indent), b: b, frame: frame}
+	inner := &countWriter{w: bw}
+	w := &rw{Writer: xmlw.New(inner, b.o.Indent), b: b, frame: frame}
 	c := d.content(skeleton)
 	compID := b.uuid(fmt.Sprintf("composition/%s/%d", b.x.ExportID, d.Index))
 	w.Start("Bundle", "xmlns", fhirNS)
@@ -840,8 +855,13 @@ func (d *Document) writeMode(ctx context.Context, out io.Writer, skeleton, frame
 	for _, id := range c.meds {
 		w.medication(b.medication(id))
 	}
+	if b.source && !frame && !skeleton {
+		if err := d.writeFromSource(ctx, w, inner, c); err != nil {
+			return err
+		}
+	}
 	for n, i := range c.items {
-		if frame {
+		if frame || b.source {
 			break
 		}
 		if n%256 == 0 {
@@ -907,16 +927,111 @@ func (b *builder) medication(id string) *Medication {
 
 // entryProvenance is the Provenance of one entry (ProvenancePerEntry).
 func (b *builder) entryProvenance(it *item) provGroup {
-	rec := it.e.common().RecordedAt
-	if rec.IsZero() {
-		rec = it.when
-	}
-	return provGroup{key: it.agent, id: b.uuid("provenance/" + string(it.e.Kind()) + "/" + it.e.common().SourceID),
-		targets: []string{it.id}, recorded: rec}
+	return provGroup{key: it.agent, id: b.uuid("provenance/" + string(it.kind) + "/" + it.sid),
+		targets: []string{it.id}, recorded: it.recAt}
 }
 
 // monthStart returns the first instant of t's calendar month in loc.
 func monthStart(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+}
+
+// ErrSourceChanged means an EntrySource yielded different entries (count,
+// order, ids or serialised size) than when the documents were planned.
+var ErrSourceChanged = errors.New("mio: entry source changed between passes")
+
+// planSource reads Export.Source twice: pass 1 indexes the keys, pass 2
+// validates every entry and keeps only its plan record (spec §3.7).
+func (b *builder) planSource(ctx context.Context, is *issues) error {
+	x := b.x
+	devices, medications := validateHeader(x, &b.o, is)
+	v := newEntryValidator(x, &b.o, is, devices, medications)
+	n := 0
+	if err := x.Source.Each(ctx, func(e Entry) error {
+		v.index(n, e)
+		n++
+		return ctx.Err()
+	}); err != nil {
+		return fmt.Errorf("mio: entry source: %w", err)
+	}
+	if n == 0 {
+		is.add("Entries", ErrEmptyExport, "export has no entries")
+		return is.err()
+	}
+	b.assignBase()
+	b.items = make([]item, 0, n)
+	i := 0
+	if err := x.Source.Each(ctx, func(e Entry) error {
+		if i >= n || !v.same(i, e) {
+			return ErrSourceChanged
+		}
+		before := len(is.list)
+		v.validate(i, e)
+		i++
+		if len(is.list) == before && len(is.list) == 0 {
+			b.addItem(e, false)
+		}
+		return ctx.Err()
+	}); err != nil {
+		if errors.Is(err, ErrSourceChanged) {
+			return err
+		}
+		return fmt.Errorf("mio: entry source: %w", err)
+	}
+	if i != n {
+		return ErrSourceChanged
+	}
+	if err := is.err(); err != nil {
+		return err
+	}
+	b.count = n
+	return nil
+}
+
+// writeFromSource re-reads Export.Source and writes this document's
+// entries in source order, checking that the source did not change.
+func (d *Document) writeFromSource(ctx context.Context, w *rw, inner *countWriter, c *docContent) error {
+	b := d.b
+	mine := make(map[int]bool, len(c.items))
+	for _, i := range c.items {
+		mine[i] = true
+	}
+	pos := 0
+	err := b.x.Source.Each(ctx, func(e Entry) error {
+		if pos >= len(b.items) || e == nil {
+			return ErrSourceChanged
+		}
+		it := b.items[pos] // a copy: documents may be written concurrently
+		pos++
+		if e.Kind() != it.kind || e.common().SourceID != it.sid {
+			return ErrSourceChanged
+		}
+		if !mine[pos-1] {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		it.e = e
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		before := inner.n
+		w.entryResource(&it)
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if inner.n-before != it.resSize {
+			return ErrSourceChanged
+		}
+		return nil
+	})
+	if err == nil && pos != len(b.items) {
+		err = ErrSourceChanged
+	}
+	if err != nil && !errors.Is(err, ErrSourceChanged) {
+		return fmt.Errorf("mio: entry source: %w", err)
+	}
+	return err
 }

@@ -104,10 +104,12 @@
 // them. Options.Provenance selects grouped (one Provenance per document
 // and recording actor, the default), per-entry or no Provenance;
 // Options.Partition selects greedy packing or calendar-month documents.
-// Export.Source (an [EntrySource]) may replace Export.Entries; it is read
-// once by Build and its entries are kept in memory (the re-reading,
-// constant-memory variant of spec §3.7 and ErrSourceChanged are not yet
-// implemented). Also not yet implemented: narratives and the Spec
-// registry type for future MIO versions (the 1.1.0 tables live in
-// diga110.go).
+// Export.Source (an [EntrySource], e.g. a database cursor) may replace
+// Export.Entries for large exports: Build reads it twice (keys, then
+// validation and measurement) and keeps only small plan records (about
+// 600-700 bytes per entry); each WriteTo reads it again and writes its
+// document's entries in source order, returning [ErrSourceChanged] when
+// the source yields different entries, order or sizes. Not yet
+// implemented: narratives and a Spec registry type for future MIO
+// versions (the 1.1.0 tables live in diga110.go).
 package mio

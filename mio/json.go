@@ -219,3 +219,11 @@ func (x Export) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(je)
 }
+
+// kindTypeName returns the Go type name of an entry kind ("BodyWeight").
+func kindTypeName(k Kind) string {
+	if mk, ok := entryFactories[k]; ok {
+		return typeName(mk())
+	}
+	return string(k)
+}

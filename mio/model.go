@@ -22,8 +22,8 @@ type Export struct {
 	Created time.Time `json:"created,omitzero"`
 	// Entries are the collected data, in any order.
 	Entries []Entry `json:"-"`
-	// Source is the streaming alternative to Entries (exactly one of the
-	// two). Build reads it once, in phase 1.
+	// Source is the streaming alternative to Entries (at most one of the
+	// two); only plan records are kept, WriteTo reads it again.
 	Source EntrySource `json:"-"`
 	// Devices are measuring devices (glucose meter, watch) referenced by
 	// vital signs through Device.
@@ -34,9 +34,9 @@ type Export struct {
 }
 
 // EntrySource is a streaming alternative to Export.Entries, e.g. rows of
-// a database cursor. Each calls fn for every entry in a stable order.
-// Build currently reads the source once and keeps the entries (memory
-// O(entries)); documents are still streamed.
+// a database cursor. Each calls fn for every entry and must yield the same
+// entries in the same order on every call: Build calls it twice and every
+// Document.WriteTo once more (a difference is ErrSourceChanged).
 type EntrySource interface {
 	Each(ctx context.Context, fn func(Entry) error) error
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -102,13 +103,22 @@ func TestPartitionCalendarMonth(t *testing.T) {
 type sliceSource struct {
 	entries []Entry
 	err     error
+	calls   *int
+	mutate  func(call int, entries []Entry) []Entry
 }
 
 func (s sliceSource) Each(ctx context.Context, fn func(Entry) error) error {
 	if s.err != nil {
 		return s.err
 	}
-	for _, e := range s.entries {
+	entries := s.entries
+	if s.calls != nil {
+		*s.calls++
+		if s.mutate != nil {
+			entries = s.mutate(*s.calls, entries)
+		}
+	}
+	for _, e := range entries {
 		if err := fn(e); err != nil {
 			return err
 		}
@@ -116,15 +126,39 @@ func (s sliceSource) Each(ctx context.Context, fn func(Entry) error) error {
 	return nil
 }
 
+// TestEntrySource: with Export.Source the entries are not kept; WriteTo
+// re-reads the source and writes them in source order.
 func TestEntrySource(t *testing.T) {
 	x, o := loadExport(t, "complete.json")
-	want := buildAll(t, x, o)
-	y := x
-	y.Source, y.Entries = sliceSource{entries: x.Entries}, nil
-	got := buildAll(t, y, o)
-	if !bytes.Equal(got[0], want[0]) {
-		t.Fatal("Source and Entries give different bytes")
+	o.Indent = ""
+	want, err := Build(context.Background(), x, o)
+	if err != nil {
+		t.Fatal(err)
 	}
+	y := x
+	calls := 0
+	y.Source, y.Entries = sliceSource{entries: x.Entries, calls: &calls}, nil
+	docs, err := Build(context.Background(), y, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 {
+		t.Fatalf("planning read the source %d times", calls)
+	}
+	b, err := docs[0].Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if docs[0].Size != want[0].Size || int64(len(b)) != docs[0].Size || docs[0].Entries != want[0].Entries {
+		t.Fatal("source and slice plans differ")
+	}
+	checkNoFindings(t, b)
+	wb, _ := want[0].Bytes()
+	comp := func(doc []byte) string { s := string(doc); return s[:strings.Index(s, "<Patient>")] }
+	if comp(b) != comp(wb) {
+		t.Fatal("Composition differs between source and slice input")
+	}
+
 	y.Entries = x.Entries
 	if _, err := Build(context.Background(), y, o); !errors.Is(err, ErrConfig) {
 		t.Fatalf("both Entries and Source: %v", err)
@@ -135,22 +169,51 @@ func TestEntrySource(t *testing.T) {
 	}
 }
 
-func TestSectionsAndMeta(t *testing.T) {
-	x, o := loadExport(t, "minimal.json")
-	w := x.Entries[0].(*BodyWeight)
-	w.Revision = 3
-	w.LastModified = time.Date(2024, 4, 20, 8, 0, 0, 0, berlin)
-	doc := string(buildAll(t, x, o)[0])
-	if n := strings.Count(doc, "<section>"); n != 2 { // Befunde + vital sub-section only
-		t.Fatalf("%d sections; empty sections must be omitted", n)
+func TestEntrySourceChanged(t *testing.T) {
+	x, o := loadExport(t, "complete.json")
+	changed := func(name string, mutate func([]Entry) []Entry, atCall int) {
+		t.Helper()
+		calls := 0
+		y := x
+		y.Entries = nil
+		y.Source = sliceSource{entries: x.Entries, calls: &calls, mutate: func(call int, es []Entry) []Entry {
+			if call >= atCall {
+				return mutate(es)
+			}
+			return es
+		}}
+		docs, err := Build(context.Background(), y, o)
+		if atCall == 2 {
+			if !errors.Is(err, ErrSourceChanged) {
+				t.Fatalf("%s during planning: %v", name, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := docs[0].WriteTo(io.Discard); !errors.Is(err, ErrSourceChanged) {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
-	if !strings.Contains(doc, `<versionId value="3">`) || !strings.Contains(doc, `<lastUpdated value="2024-04-20T08:00:00+02:00">`) {
-		t.Fatal("Revision/LastModified not in meta")
+	shorter := func(es []Entry) []Entry { return es[:len(es)-1] }
+	longer := func(es []Entry) []Entry { return append(append([]Entry(nil), es...), es[0]) }
+	value := func(es []Entry) []Entry {
+		out := append([]Entry(nil), es...)
+		w := *out[0].(*BodyWeight)
+		w.Value = MustDecimal("72.555")
+		out[0] = &w
+		return out
 	}
-	if strings.Index(doc, "<Composition>") > strings.Index(doc, "<Patient>") {
-		t.Fatal("Composition not first")
+	swapped := func(es []Entry) []Entry {
+		out := append([]Entry(nil), es...)
+		out[0], out[1] = out[1], out[0]
+		return out
 	}
-	if strings.Count(doc, "<versionId") != strings.Count(doc, "<lastUpdated") || strings.Count(doc, "<versionId") != strings.Count(doc, "<meta>") {
-		t.Fatal("a resource lacks versionId or lastUpdated")
+	for _, at := range []int{2, 3} {
+		changed("shorter", shorter, at)
+		changed("longer", longer, at)
+		changed("swapped", swapped, at)
 	}
+	changed("value", value, 3)
 }

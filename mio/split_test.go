@@ -272,14 +272,40 @@ func peakHeap(fn func()) uint64 {
 	return peak - base
 }
 
+// genSource generates glucose values on the fly (nothing is retained).
+type genSource struct {
+	n     int
+	start time.Time
+}
+
+func (g genSource) Each(ctx context.Context, fn func(Entry) error) error {
+	for i := 0; i < g.n; i++ {
+		v, _ := DecimalFromFloat(80+float64(i%90), 1)
+		if err := fn(&Glucose{Common: Common{SourceID: fmt.Sprintf("g-%d", i)},
+			Effective: g.start.Add(time.Duration(i) * 5 * time.Minute), Value: v, Unit: "mg/dL"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestStreamingMemory: with a streaming source the peak heap of Build +
+// WriteTo stays far below the size of the documents (plan records only).
 func TestStreamingMemory(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("memory figures are meaningless under -short/-race")
 	}
-	x, o := glucoseExport(20_000)
-	var size int64
+	x, o := glucoseExport(0)
+	const n = 40_000
+	x.Period.End = x.Period.Start.Add(n * 5 * time.Minute)
+	x.Created = x.Period.End
+	o.Clock = func() time.Time { return x.Created.Add(time.Hour) }
+	x.Source = genSource{n: n, start: x.Period.Start}
+	var size, total int64
+	var docs []*Document
 	peak := peakHeap(func() {
-		docs, err := Build(context.Background(), x, o)
+		var err error
+		docs, err = Build(context.Background(), x, o)
 		if err != nil {
 			t.Error(err)
 			return
@@ -290,10 +316,17 @@ func TestStreamingMemory(t *testing.T) {
 				t.Error(err)
 			}
 			size = max(size, n)
+			total += n
 		}
 	})
-	t.Logf("largest document %d bytes, peak heap growth %d bytes", size, peak)
-	if peak > 2*uint64(size) {
-		t.Fatalf("peak heap %d exceeds twice the document size %d", peak, size)
+	t.Logf("%d documents, %d bytes in all, largest %d bytes, peak heap growth %d bytes", len(docs), total, size, peak)
+	if len(docs) < 2 {
+		t.Fatal("want a split")
+	}
+	// Issue target: peak ≤ 2× the largest document; spec §3.7 aims at
+	// plan records only (< 64 MiB for 100,000 entries, about 670 bytes
+	// each); the sampled heap also holds garbage, hence 1000 bytes here.
+	if peak > 2*uint64(size) || peak > 1000*n {
+		t.Fatalf("peak heap %d: largest document %d, %d entries", peak, size, n)
 	}
 }

@@ -352,13 +352,14 @@ type entryValidator struct {
 	is             *issues
 	keys           map[entryKey]int
 	dup            map[int]bool
+	nils           map[int]bool
 	devices        map[string]bool
 	medications    map[string]bool
 	questionnaires map[string][]byte
 }
 
 func newEntryValidator(x *Export, ro *resolvedOptions, is *issues, devices, medications map[string]bool) *entryValidator {
-	return &entryValidator{x: x, ro: ro, is: is, keys: map[entryKey]int{}, dup: map[int]bool{},
+	return &entryValidator{x: x, ro: ro, is: is, keys: map[entryKey]int{}, dup: map[int]bool{}, nils: map[int]bool{},
 		devices: devices, medications: medications, questionnaires: map[string][]byte{}}
 }
 
@@ -366,6 +367,7 @@ func newEntryValidator(x *Export, ro *resolvedOptions, is *issues, devices, medi
 func (v *entryValidator) index(i int, e Entry) {
 	if e == nil {
 		v.is.add(fmt.Sprintf("Entries[%d]", i), ErrRequired, "nil entry")
+		v.nils[i] = true
 		return
 	}
 	c := e.common()
@@ -376,6 +378,18 @@ func (v *entryValidator) index(i int, e Entry) {
 		return
 	}
 	v.keys[k] = i
+}
+
+// same reports whether entry e at position i is the one pass 1 saw there.
+func (v *entryValidator) same(i int, e Entry) bool {
+	if e == nil {
+		return v.nils[i]
+	}
+	if v.nils[i] {
+		return false
+	}
+	j, ok := v.keys[entryKey{e.Kind(), e.common().SourceID}]
+	return ok && (j == i || v.dup[i])
 }
 
 // validate is pass 2: the entry's own rules and its references.
