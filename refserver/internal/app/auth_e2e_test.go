@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/digakit/digakit/refserver/examples/oidcclient"
+	"github.com/digakit/digakit/refserver/internal/config"
 )
 
 // TestAuthEndToEndAgainstServer is the issue's "done when": a new user
@@ -79,5 +81,33 @@ func TestAuthEndToEndAgainstServer(t *testing.T) {
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: mode %v", filepath.Base(f), st.Mode().Perm())
 		}
+	}
+}
+
+// TestAuthConfigValidation: bad auth settings stop the start with a
+// one-line configuration error.
+func TestAuthConfigValidation(t *testing.T) {
+	for name, mut := range map[string]func(*config.Config){
+		"issuer":  func(c *config.Config) { c.Auth.Issuer = "ftp://op.example" },
+		"ttl":     func(c *config.Config) { c.Auth.AccessTokenTTLSeconds = 7200 },
+		"argon2":  func(c *config.Config) { c.Auth.Argon2 = config.Argon2{MemoryKiB: 4, Iterations: 1, Parallelism: 1} },
+		"clients": func(c *config.Config) { c.Auth.Clients = []config.AuthClient{{ID: "x"}} },
+	} {
+		cfg := devConfig(t)
+		mut(cfg)
+		_, err := Start(t.Context(), quietOptions(cfg))
+		var se *StartupError
+		if !errors.As(err, &se) || se.Step != "config" || !strings.Contains(err.Error(), "auth.") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	cfg := devConfig(t)
+	cfg.Auth.Issuer = "https://op.example"
+	cfg.Auth.Argon2 = config.Argon2{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+	cfg.Auth.Clients = []config.AuthClient{{ID: "de.example.diga", RedirectURIs: []string{"de.example.diga:/oauth"}, RequireNonce: true}}
+	s := start(t, quietOptions(cfg))
+	_, body := get(t, &http.Client{}, s.Addrs["public"]+"/.well-known/openid-configuration")
+	if !strings.Contains(body, `"issuer":"https://op.example"`) {
+		t.Errorf("issuer not applied: %s", body)
 	}
 }
