@@ -127,6 +127,13 @@ func checkDecimal(is *issues, path string, d Decimal, required bool) bool {
 // are all required (the KBV four-part style).
 func checkCoding(is *issues, path string, c *Coding, needVersion bool) {
 	checkURI(is, path+".System", c.System)
+	// MIO DiGA 1.1.0 pins the terminology versions (spec §2.6).
+	switch {
+	case c.System == sysLOINC && c.Version != "" && c.Version != verLOINC:
+		is.add(path+".Version", ErrInvalidCode, "LOINC version must be %s", verLOINC)
+	case c.System == sysSNOMED && c.Version != "" && !strings.HasPrefix(c.Version, "http://snomed.info/sct/900000000000207008/version/"):
+		is.add(path+".Version", ErrInvalidCode, "SNOMED CT version must name the international edition")
+	}
 	checkCodeText(is, path+".Code", c.Code, true)
 	if needVersion {
 		checkString(is, path+".Version", c.Version, true)

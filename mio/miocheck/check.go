@@ -306,12 +306,20 @@ func (r *run) bundleInvariants(resources []*node, ctx *bundleCtx) {
 func parseInstant(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
 func walk(n *node, fn func(n *node, path string), path string) {
-	fn(n, path)
+	walkIf(n, func(n *node, path string) bool { fn(n, path); return true }, path)
+}
+
+// walkIf visits FHIR elements depth-first; fn returns false to skip the
+// element's children.
+func walkIf(n *node, fn func(n *node, path string) bool, path string) {
+	if !fn(n, path) {
+		return
+	}
 	for _, c := range n.children {
 		if c.space != fhirNS {
 			continue
 		}
-		walk(c, fn, path+"."+c.name)
+		walkIf(c, fn, path+"."+c.name)
 	}
 }
 
@@ -328,15 +336,15 @@ var (
 
 // tree applies the lexical rules and ext-1 to every FHIR element.
 func (r *run) tree(root *node, entry int, prof, rootPath string) {
-	walk(root, func(n *node, path string) {
-		if n.name == "resource" && strings.HasSuffix(path, "entry.resource") {
-			return
+	walkIf(root, func(n *node, path string) bool {
+		if n.name == "resource" && path == "Bundle.entry.resource" {
+			return false // entry resources are checked on their own
 		}
 		if n.hasValue {
 			v := n.value
 			if v == "" {
 				r.add(entry, prof, path, "ele-1", "empty value attribute")
-				return
+				return true
 			}
 			if strings.HasPrefix(v, "urn:uuid:") && !uuidRe.MatchString(v) {
 				r.add(entry, prof, path, "lexical-uuid", "urn:uuid value must be a lower-case UUID")
@@ -377,6 +385,7 @@ func (r *run) tree(root *node, entry int, prof, rootPath string) {
 				r.add(entry, prof, path, "ext-1", "extension needs a value or nested extensions, not both")
 			}
 		}
+		return true
 	}, rootPath)
 }
 
