@@ -906,16 +906,6 @@ func (d *Document) writeMode(ctx context.Context, out io.Writer, skeleton, frame
 
 const xmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 
-func medicationOf(e Entry) string {
-	switch v := e.(type) {
-	case *MedicationStatement:
-		return v.Medication
-	case *MedicationIntake:
-		return v.Medication
-	}
-	return ""
-}
-
 func (b *builder) medication(id string) *Medication {
 	for i := range b.x.Medications {
 		if b.x.Medications[i].SourceID == id {
