@@ -55,7 +55,7 @@ for t in "${targets[@]}"; do
   mod=.; pkg="./$dir"
   if [[ "$dir" == refserver/* ]]; then mod=refserver; pkg="./${dir#refserver/}"; fi
   echo "-- $dir $name"
-  if ! (cd "$mod" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$per" "$pkg" 2>&1 | tail -3); then
+  if ! (cd "$mod" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$per" -fuzzminimizetime 5s "$pkg" 2>&1 | tail -3); then
     echo "FAIL: $dir $name"; fail=1
   fi
 done

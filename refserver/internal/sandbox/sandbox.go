@@ -28,7 +28,10 @@ type starter struct {
 
 // starters is the fixed list of fakes, in start order. Each fake package
 // adds its line when it lands.
-var starters = []starter{}
+var starters = []starter{
+	{name: "insurer", start: startInsurer},
+	{name: "directory", start: startDirectory},
+}
 
 // Options configures Start.
 type Options struct {

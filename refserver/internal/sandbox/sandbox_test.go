@@ -4,7 +4,12 @@ package sandbox
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"testing"
+	"time"
+
+	"github.com/digakit/digakit/kassenapi"
 )
 
 func TestStartInfoClose(t *testing.T) {
@@ -26,5 +31,55 @@ func TestStartInfoClose(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestInsurerAndDirectoryAreWired(t *testing.T) {
+	s, err := Start(t.Context(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, _ := json.Marshal(s.Info())
+	var doc struct {
+		Insurer struct {
+			Endpoints map[string]string `json:"endpoints"`
+			CAPEM     string            `json:"ca_pem"`
+		} `json:"insurer"`
+		Directory DirectoryInfo `json:"directory"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Insurer.Endpoints) == 0 || doc.Insurer.CAPEM == "" {
+		t.Fatalf("insurer member incomplete: %s", b)
+	}
+	resp, err := http.Get(doc.Directory.XMLURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	dir, _, err := kassenapi.DirectoryOptions{AllowTestEndpoints: true}.Parse(body)
+	if err != nil {
+		t.Fatalf("served directory does not parse: %v", err)
+	}
+	// Every endpoint of the insurer fake is reachable through the served
+	// directory (the directory points at the fake, not at example hosts).
+	// Merged or insolvent test insurers do not resolve; the others must
+	// resolve to the insurer fake's own endpoints.
+	resolved := 0
+	for prefix, url := range doc.Insurer.Endpoints {
+		e, err := dir.Lookup(prefix, kassenapi.DateOf(time.Now()))
+		if err != nil {
+			continue
+		}
+		resolved++
+		if e.URL != url {
+			t.Errorf("prefix %s: directory URL %q, insurer endpoint %q", prefix, e.URL, url)
+		}
+	}
+	if resolved < 2 {
+		t.Fatalf("only %d prefixes of the served directory resolve", resolved)
 	}
 }
