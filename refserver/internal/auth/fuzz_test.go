@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +78,33 @@ func FuzzVerifyAccessToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if _, err := v.Verify(context.Background(), s); err == nil {
 			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+// FuzzFormEndpoints posts arbitrary bodies and queries to the form and
+// token endpoints: never a 5xx, never a panic.
+func FuzzFormEndpoints(f *testing.F) {
+	e := newEnv(f, true, func(c *Config) { c.Limits.NetworkAttempts = 1 << 30; c.Limits.Registrations = 1 << 30 })
+	mux := http.NewServeMux()
+	e.svc.Mount(mux)
+	paths := []string{"/login", "/login/2fa", "/register", "/register/totp", "/login/reset", "/oauth/token", "/revoke", "/authorize", "/end_session", "/login/2fa/webauthn/begin"}
+	f.Add(uint8(0), "authRequestID=x&username=a&password=b", "")
+	f.Add(uint8(1), "token=x&kind=recovery&code=AAAA", "")
+	f.Add(uint8(2), "username=%00%ff&password=xxxxxxxxxxxx", "")
+	f.Add(uint8(5), "grant_type=refresh_token&refresh_token=x&client_id=digakit-dev", "")
+	f.Add(uint8(5), "grant_type=authorization_code&code=x&client_id=digakit-dev&code_verifier=y", "")
+	f.Add(uint8(7), "", "client_id=digakit-dev&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&response_type=code&scope=openid")
+	f.Add(uint8(8), "", "id_token_hint=a.b.c")
+	f.Fuzz(func(t *testing.T, which uint8, body, query string) {
+		p := paths[int(which)%len(paths)]
+		req := httptest.NewRequest(http.MethodPost, p, strings.NewReader(body))
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %q %q: %d %s", p, body, query, rec.Code, rec.Body.String())
 		}
 	})
 }

@@ -51,17 +51,17 @@ func Routes() []string {
 func (s *Service) Mount(mux *http.ServeMux) {
 	for _, p := range opRoutes {
 		if p == "POST /oauth/token" {
-			mux.Handle(p, deviceInfo(s.provider))
+			mux.Handle(p, formGuard(deviceInfo(s.provider)))
 			continue
 		}
-		mux.Handle(p, s.provider)
+		mux.Handle(p, formGuard(s.provider))
 	}
 	cop := http.NewCrossOriginProtection()
 	page := func(h http.HandlerFunc) http.Handler { return pageHeaders(cop.Handler(h)) }
 	mux.Handle("GET /authorize", s.precheck(s.provider))
 	mux.Handle("POST /authorize", s.precheck(s.provider))
-	mux.Handle("GET /end_session", s.endSession(s.provider))
-	mux.Handle("POST /end_session", s.endSession(s.provider))
+	mux.Handle("GET /end_session", formGuard(s.endSession(s.provider)))
+	mux.Handle("POST /end_session", formGuard(s.endSession(s.provider)))
 	mux.Handle("GET /login", page(s.loginPage))
 	mux.Handle("POST /login", page(s.loginSubmit))
 	mux.Handle("POST /login/2fa", page(s.secondSubmit))
@@ -183,6 +183,20 @@ func (s *Service) webauthnRegisterFinish(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	w.WriteHeader(http.StatusCreated)
+}
+
+// formGuard answers a malformed query or form with 400 invalid_request
+// before the provider sees it (the library would answer 500), and caps
+// the body at 64 KiB.
+func formGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "malformed request"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // pageHeaders sets the login-UI hardening headers (§3.2.13).

@@ -572,11 +572,13 @@ func (o *opStorage) KeySet(context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
-// GetClientByClientID returns a registered client.
+// GetClientByClientID returns a registered client. An unknown client is
+// an invalid_client *oidc.Error: some library paths (end_session) turn
+// any other error into a 500.
 func (o *opStorage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
 	c := o.s.clients[id]
 	if c == nil {
-		return nil, errNotFound
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	return c, nil
 }
