@@ -639,8 +639,8 @@ func (b *builder) pack(ctx context.Context) ([]*Document, error) {
 		d.Period = Period{Start: start, End: end}
 		d.Entries = d.countEntries()
 		d.Metadata = DocumentMetadata{
-			FormatCode: FormatCodeDiGA11, ClassCode: ClassCodeDUR, TypeCode: TypeCodePATD, FolderCode: FolderCodeDiGA,
-			MimeType:     MimeTypeFHIRXML,
+			FormatCode: b.o.Spec.FormatCode, ClassCode: b.o.Spec.ClassCode, TypeCode: b.o.Spec.TypeCode, FolderCode: b.o.Spec.FolderCode,
+			MimeType:     b.o.Spec.MimeType,
 			Title:        fmt.Sprintf("DiGA-Export %s %s - %s", strings.TrimSpace(b.x.DiGA.Name), start.In(b.o.Location).Format("2006-01-02"), end.In(b.o.Location).Format("2006-01-02")),
 			ServiceStart: start.UTC(), ServiceStop: end.UTC(), CreationTime: b.ts.UTC(),
 		}

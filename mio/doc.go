@@ -109,7 +109,7 @@
 // validation and measurement) and keeps only small plan records (about
 // 600-700 bytes per entry); each WriteTo reads it again and writes its
 // document's entries in source order, returning [ErrSourceChanged] when
-// the source yields different entries, order or sizes. Not yet
-// implemented: narratives and a Spec registry type for future MIO
-// versions (the 1.1.0 tables live in diga110.go).
+// the source yields different entries, order or sizes. Options.Spec
+// selects the MIO release ([DiGA110], the only one so far). Not
+// implemented: narratives (Composition and resources carry no text).
 package mio

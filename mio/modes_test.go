@@ -217,3 +217,18 @@ func TestEntrySourceChanged(t *testing.T) {
 	}
 	changed("value", value, 3)
 }
+
+func TestSpecRegistry(t *testing.T) {
+	x, o := loadExport(t, "minimal.json")
+	if !DiGA110.Supports(KindBodyWeight) || DiGA110.Supports("horoscope") || DiGA110.Version != "1.1.0" {
+		t.Fatal("DiGA110 table")
+	}
+	o.Spec = DiGA110
+	if err := Validate(x, o); err != nil {
+		t.Fatal(err)
+	}
+	o.Spec = &Spec{Version: "1.2.0"}
+	if err := Validate(x, o); !errors.Is(err, ErrConfig) {
+		t.Fatalf("unknown release: %v", err)
+	}
+}

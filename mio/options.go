@@ -41,6 +41,9 @@ const MinMaxBytes = 65_536
 
 // Options configures Build.
 type Options struct {
+	// Spec selects the MIO release; nil = DiGA110. Only releases known to
+	// this package are accepted (ErrConfig otherwise).
+	Spec *Spec
 	// Namespace is the UUIDv5 name space of this DiGA installation;
 	// required, generate once and keep forever.
 	Namespace UUID
@@ -72,6 +75,11 @@ type resolvedOptions struct {
 
 func resolveOptions(o Options, is *issues) resolvedOptions {
 	r := resolvedOptions{Options: o}
+	if r.Spec == nil {
+		r.Spec = DiGA110
+	} else if r.Spec != DiGA110 {
+		is.add("Options.Spec", ErrConfig, "unknown MIO release")
+	}
 	if o.Namespace.IsZero() {
 		is.add("Options.Namespace", ErrConfig, "namespace is required")
 	}

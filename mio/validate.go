@@ -446,6 +446,10 @@ func ValidPZN(s string) bool {
 func validateEntry(is *issues, ro *resolvedOptions, x *Export, i int, e Entry, index map[entryKey]int,
 	devices map[string]bool, questionnaires map[string][]byte, medications map[string]bool) {
 	path := entryPath(i, e)
+	if ro.Spec != nil && !ro.Spec.Supports(e.Kind()) {
+		is.add(path, ErrUnsupported, "entry kind not defined by the selected MIO release")
+		return
+	}
 	c := e.common()
 	checkID(is, path+".SourceID", c.SourceID)
 	if c.Revision < 0 {
