@@ -1,5 +1,3 @@
-// Package billingtest is the conformance suite of billing stores and an
-// in-process fake insurer for the billing layer.
 package billingtest
 
 import (

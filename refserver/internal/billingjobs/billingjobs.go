@@ -1,10 +1,3 @@
-// Package billingjobs runs the billing step functions of kassenapi/billing
-// as River jobs (refserver spec 3.13, kassenapi spec B3.5, B3.9): invoice
-// submission (Service.SubmitDue) every 30 s and reconciliation
-// (Service.Reconcile, which also mirrors the protocol log to audit) every
-// minute, both on start. The guarantees come from the steps' own leases
-// and compare-and-set updates, so overlapping runs are safe; River only
-// schedules them.
 package billingjobs
 
 import (
