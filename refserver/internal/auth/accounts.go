@@ -491,10 +491,96 @@ func (s *Service) secondFactor(ctx context.Context, token, method string, check 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", "", ErrSequence
 	}
+	s.metrics.logins.WithLabelValues(method, "ok").Inc()
+	if method == "recovery" {
+		// A recovery code means the authenticator is lost: TOTP must be
+		// enrolled again before the login completes (§3.2.8).
+		e, err := s.startReenroll(ctx, account, authReqID)
+		if err != nil {
+			return "", "", err
+		}
+		return "", "", &ReenrollError{Enrollment: e}
+	}
 	if err := s.completeAuthRequest(ctx, authReqID, account, amrOf[method], s.now()); err != nil {
 		return "", "", err
 	}
-	s.metrics.logins.WithLabelValues(method, "ok").Inc()
+	return authReqID, account, nil
+}
+
+// ReenrollError is returned by SecondFactorStep after a valid recovery
+// code: the login continues with a new TOTP enrollment (show the secret,
+// confirm with ConfirmReenrollment).
+type ReenrollError struct {
+	Enrollment *Enrollment
+}
+
+func (e *ReenrollError) Error() string { return "auth: TOTP re-enrollment required" }
+
+// startReenroll replaces the TOTP secret with a new unconfirmed one and
+// returns a step token bound to the authorization request.
+func (s *Service) startReenroll(ctx context.Context, account, authReqID string) (*Enrollment, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.cfg.AppName, AccountName: "account", Period: TOTPPeriod,
+		SecretSize: 20, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, Rand: s.cfg.Rand})
+	if err != nil {
+		return nil, errors.New("auth: TOTP generation failed")
+	}
+	sealed, err := seal(s.cfg.Keys.Seal, s.cfg.Rand, []byte(key.Secret()))
+	if err != nil {
+		return nil, err
+	}
+	tok, err := randToken(s.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE auth_totp SET secret = $1, confirmed = 0 WHERE account = $2`, sealed, account); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO auth_preauth (hash, auth_request, account, purpose, created_at) VALUES ($1,$2,$3,'reenroll',$4)`,
+		sha256Hex(tok), authReqID, account, ms(s.now())); err != nil {
+		return nil, err
+	}
+	return &Enrollment{TOTPSecret: key.Secret(), TOTPURL: key.URL(), Token: tok}, nil
+}
+
+// ConfirmReenrollment confirms the new TOTP secret after a recovery-code
+// login and completes the authorization request (amr pwd rcode).
+func (s *Service) ConfirmReenrollment(ctx context.Context, token, code string) (authReqID, account string, err error) {
+	account, authReqID, err = s.preauth(ctx, token, "reenroll")
+	if err != nil {
+		return "", "", err
+	}
+	c, ok := NormalizeTOTP(code)
+	if !ok {
+		return "", "", ErrSecondFactor
+	}
+	var sealed string
+	if err := s.db.QueryRowContext(ctx, `SELECT secret FROM auth_totp WHERE account = $1 AND confirmed = 0`, account).Scan(&sealed); err != nil {
+		return "", "", ErrSequence
+	}
+	secret, err := unseal(s.cfg.Keys.Seal, sealed)
+	if err != nil {
+		return "", "", err
+	}
+	step, ok := MatchTOTP(string(secret), c, s.now())
+	if !ok {
+		return "", "", ErrSecondFactor
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE auth_totp SET confirmed = 1, last_step = $1 WHERE account = $2 AND confirmed = 0 AND last_step < $1`, step, account)
+	if err != nil {
+		return "", "", err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return "", "", ErrSecondFactor
+	}
+	if res, err := s.db.ExecContext(ctx, `DELETE FROM auth_preauth WHERE hash = $1`, sha256Hex(token)); err != nil {
+		return "", "", err
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		return "", "", ErrSequence
+	}
+	s.emit(ctx, EventMFAEnrolled, "", s.pseudonymOf(ctx, account), map[string]string{"factor": "totp", "after": "recovery"})
+	if err := s.completeAuthRequest(ctx, authReqID, account, amrOf["recovery"], s.now()); err != nil {
+		return "", "", err
+	}
 	return authReqID, account, nil
 }
 

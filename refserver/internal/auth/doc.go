@@ -24,7 +24,9 @@
 // second-factor step checks TOTP (UPDATE … WHERE last_step < step) or a
 // recovery code (UPDATE … WHERE used_at IS NULL), marks the auth
 // request done with amr ["pwd","otp","mfa"] or ["pwd","rcode"] and acr
-// loa-substantial and redirects to /authorize/callback.
+// loa-substantial and redirects to /authorize/callback. A recovery-code
+// login first enrols a new TOTP secret (the authenticator is presumed
+// lost) and completes with amr ["pwd","rcode"].
 //
 // Tokens: access tokens are ES256 JWTs (5 min) with only iss sub aud
 // exp iat nbf jti client_id scope sid acr amr auth_time; ID tokens add

@@ -381,17 +381,16 @@ func (s *Service) secondSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
+	var reenroll *ReenrollError
 	id, account, err := s.SecondFactorStep(r.Context(), tok, r.PostForm.Get("kind"), r.PostForm.Get("code"))
 	switch {
 	case err == nil:
-		a, _ := s.authRequest(r.Context(), id)
-		if a != nil {
-			if bt, err := s.newBrowserSession(r.Context(), account, a.AMR, a.AuthTime); err == nil {
-				s.setBrowserCookie(w, r, bt, int(s.cfg.BrowserAbsolute/time.Second))
-			}
-		}
-		http.Redirect(w, r, s.callbackURL(id), http.StatusFound)
+		s.finishLogin(w, r, id, account)
 	case throttled(w, err):
+	case errors.As(err, &reenroll):
+		en := reenroll.Enrollment
+		render(w, http.StatusOK, "enroll", view{Title: "Set up your authenticator again", Secret: en.TOTPSecret, URI: en.TOTPURL, Token: en.Token,
+			Message: "You signed in with a recovery code. Please set up your authenticator app again."})
 	case errors.Is(err, ErrSecondFactor):
 		render(w, http.StatusOK, "second", view{Title: "Second factor", Message: "The code was not accepted.", Token: tok})
 	case errors.Is(err, ErrSequence):
@@ -400,6 +399,17 @@ func (s *Service) secondSubmit(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.Error("second factor step failed", "err", err)
 		render(w, http.StatusInternalServerError, "message", view{Title: "Error", Message: "Something went wrong. Please try again."})
 	}
+}
+
+// finishLogin sets the OP browser session cookie and redirects to the
+// provider's callback.
+func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, id, account string) {
+	if a, _ := s.authRequest(r.Context(), id); a != nil {
+		if bt, err := s.newBrowserSession(r.Context(), account, a.AMR, a.AuthTime); err == nil {
+			s.setBrowserCookie(w, r, bt, int(s.cfg.BrowserAbsolute/time.Second))
+		}
+	}
+	http.Redirect(w, r, s.callbackURL(id), http.StatusFound)
 }
 
 // resetBody is the one answer of a reset request (§3.2.4).
@@ -464,6 +474,18 @@ func (s *Service) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
+	if _, _, err := s.preauth(r.Context(), tok, "reenroll"); err == nil {
+		id, account, err := s.ConfirmReenrollment(r.Context(), tok, r.PostForm.Get("code"))
+		switch {
+		case err == nil:
+			s.finishLogin(w, r, id, account)
+		case errors.Is(err, ErrSecondFactor):
+			render(w, http.StatusOK, "enroll", view{Title: "Set up your authenticator again", Message: "The code was not accepted.", Token: tok})
+		default:
+			sequencePage(w)
+		}
+		return
+	}
 	codes, err := s.ConfirmTOTP(r.Context(), tok, r.PostForm.Get("code"))
 	switch {
 	case err == nil:

@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +124,7 @@ func TestHasherConcurrencyCap(t *testing.T) {
 // amr pwd+rcode; the same code fails the second time.
 func TestRecoveryCodeLoginSingleUse(t *testing.T) {
 	e := newEnv(t, true, nil)
-	_, codes := e.register(t, "recover-me")
+	secret, codes := e.register(t, "recover-me")
 	b := browser()
 	use := func() (*http.Response, string) {
 		_, body := run(t, b, e.authorizeURL(nil))
@@ -131,13 +133,27 @@ func TestRecoveryCodeLoginSingleUse(t *testing.T) {
 		tok := hidden(body, "token")
 		resp, err := noFollow().PostForm(e.url+"/login/2fa", url.Values{"token": {tok}, "kind": {"recovery"}, "code": {strings.ToLower(codes[0])}})
 		require.NoError(t, err)
-		_ = resp.Body.Close()
+		t.Cleanup(func() { _ = resp.Body.Close() })
 		return resp, tok
 	}
 	resp, _ := use()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "TOTP re-enrollment page")
+	page, _ := io.ReadAll(resp.Body)
+	newSecret := regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(string(page))
+	require.NotNil(t, newSecret)
+	tok := hidden(string(page), "token")
+	// The old authenticator no longer works for the confirmation.
+	e.clock.Advance(30 * time.Second)
+	bad, _ := TOTPCode(secret, TOTPStep(e.clock.Now()))
+	code, _, _ := e.postForm(t, "/register/totp", url.Values{"token": {tok}, "code": {bad}})
+	require.Equal(t, http.StatusOK, code)
+	good, _ := TOTPCode(newSecret[1], TOTPStep(e.clock.Now()))
+	resp, err := noFollow().PostForm(e.url+"/register/totp", url.Values{"token": {tok}, "code": {good}})
+	require.NoError(t, err)
+	_ = resp.Body.Close()
 	require.Equal(t, http.StatusFound, resp.StatusCode)
 	loc, _ := url.Parse(e.url + resp.Header.Get("Location"))
-	resp, err := noFollow().Get(loc.String())
+	resp, err = noFollow().Get(loc.String())
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	cb, _ := url.Parse(resp.Header.Get("Location"))
