@@ -232,3 +232,23 @@ func TestSpecRegistry(t *testing.T) {
 		t.Fatalf("unknown release: %v", err)
 	}
 }
+
+func TestSectionsAndMeta(t *testing.T) {
+	x, o := loadExport(t, "minimal.json")
+	w := x.Entries[0].(*BodyWeight)
+	w.Revision = 3
+	w.LastModified = time.Date(2024, 4, 20, 8, 0, 0, 0, berlin)
+	doc := string(buildAll(t, x, o)[0])
+	if n := strings.Count(doc, "<section>"); n != 2 { // Befunde + vital sub-section only
+		t.Fatalf("%d sections; empty sections must be omitted", n)
+	}
+	if !strings.Contains(doc, `<versionId value="3">`) || !strings.Contains(doc, `<lastUpdated value="2024-04-20T08:00:00+02:00">`) {
+		t.Fatal("Revision/LastModified not in meta")
+	}
+	if strings.Index(doc, "<Composition>") > strings.Index(doc, "<Patient>") {
+		t.Fatal("Composition not first")
+	}
+	if strings.Count(doc, "<versionId") != strings.Count(doc, "<lastUpdated") || strings.Count(doc, "<versionId") != strings.Count(doc, "<meta>") {
+		t.Fatal("a resource lacks versionId or lastUpdated")
+	}
+}
