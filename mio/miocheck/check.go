@@ -448,11 +448,45 @@ func (r *run) invariants(res *node, entry int, prof string) {
 				r.add(entry, prof, "Patient.gender", "pat-1", "gender other needs the gender-amtlich-de extension")
 			}
 		}
+	case "Condition":
+		if strings.Contains(prof, "_Condition_Problem|") && !hasPrefixChild(res, "onset") && !hasPrefixChild(res, "abatement") {
+			r.add(entry, prof, "Condition", "con-1", "onset or abatement required")
+		}
+	case "Appointment":
+		hasStart, hasEnd := res.child("start") != nil, res.child("end") != nil
+		if hasStart != hasEnd {
+			r.add(entry, prof, "Appointment", "app-2", "start and end both or neither")
+		}
+		if st := res.val("status"); !hasStart && st != "proposed" && st != "cancelled" && st != "waitlist" {
+			r.add(entry, prof, "Appointment", "app-3", "only proposed, cancelled or waitlist appointments may lack start and end")
+		}
+	case "CarePlan":
+		for _, a := range res.all("activity") {
+			if a.child("reference") != nil && a.child("detail") != nil {
+				r.add(entry, prof, "CarePlan.activity", "cpl-3", "activity has reference or detail, not both")
+			}
+		}
+	case "Goal":
+		for _, t := range res.all("target") {
+			if hasPrefixChild(t, "detail") && t.child("measure") == nil {
+				r.add(entry, prof, "Goal.target", "gol-1", "target detail needs a measure")
+			}
+		}
 	case "Composition":
 		if d := res.val("date"); len(d) < 10 {
 			r.add(entry, prof, "Composition.date", "date-1", "date needs at least day precision")
 		}
 	case "Observation":
+		if hasPrefixChild(res, "value") && res.child("dataAbsentReason") != nil {
+			r.add(entry, prof, "Observation.dataAbsentReason", "obs-6", "dataAbsentReason only without a value")
+		}
+		if code := res.child("code"); code != nil {
+			for _, comp := range res.all("component") {
+				if cc := comp.child("code"); cc != nil && sameCoding(code, cc) {
+					r.add(entry, prof, "Observation.component.code", "obs-7", "component code equals the observation code")
+				}
+			}
+		}
 		for _, v := range vitalProfiles {
 			if strings.Contains(prof, "_Observation_"+v+"|") {
 				hasValue := false
@@ -468,6 +502,17 @@ func (r *run) invariants(res *node, entry int, prof string) {
 		}
 	}
 	walk(res, func(n *node, path string) {
+		if n.name == "attachment" && n.child("data") != nil && n.child("contentType") == nil {
+			r.add(entry, prof, path, "att-1", "attachment data needs a contentType")
+		}
+		if lo, hi := n.child("low"), n.child("high"); lo != nil && hi != nil && lo.child("value") != nil && hi.child("value") != nil &&
+			lo.val("code") == hi.val("code") {
+			l, err1 := strconv.ParseFloat(lo.val("value"), 64)
+			h, err2 := strconv.ParseFloat(hi.val("value"), 64)
+			if err1 == nil && err2 == nil && l > h {
+				r.add(entry, prof, path, "rng-2", "low must not exceed high")
+			}
+		}
 		if s, e := n.child("start"), n.child("end"); s != nil && e != nil && (strings.HasSuffix(n.name, "Period") || n.name == "period") {
 			ts, err1 := parseInstant(s.value)
 			te, err2 := parseInstant(e.value)
@@ -819,4 +864,25 @@ func (r *run) viaTypeProfile(sd *structureDef, id string) *element {
 		}
 	}
 	return nil
+}
+
+func hasPrefixChild(n *node, prefix string) bool {
+	for _, c := range n.children {
+		if strings.HasPrefix(c.name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameCoding reports whether two CodeableConcepts share a coding.
+func sameCoding(a, b *node) bool {
+	for _, x := range a.all("coding") {
+		for _, y := range b.all("coding") {
+			if x.val("system") == y.val("system") && x.val("code") == y.val("code") && x.val("code") != "" {
+				return true
+			}
+		}
+	}
+	return false
 }

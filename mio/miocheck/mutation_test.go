@@ -197,6 +197,19 @@ var mutations = []mutation{
 			}
 		}
 	}},
+	{name: "Condition without onset", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "Condition_Problem|1.1.0")
+		r.RemoveChild(r.SelectElement("onsetDateTime"))
+	}},
+	{name: "booked Appointment without end", tree: func(d *etree.Document) {
+		r := resourceByProfile(d, "Appointment|1.1.0")
+		r.RemoveChild(r.SelectElement("end"))
+	}},
+	{name: "attachment without contentType", tree: func(d *etree.Document) {
+		a := d.FindElement("//DocumentReference/content/attachment")
+		a.RemoveChild(a.SelectElement("contentType"))
+	}},
+	{name: "reference range low above high", str: rep(`<value value="6"></value>`, `<value value="-6"></value>`)},
 	{name: "period start after end", str: rep(`<start value="2024-04-01T00:00:00+02:00">`, `<start value="2024-05-02T00:00:00+02:00">`)},
 	{name: "event outside period", str: rep(`2024-04-02T07:30:00+02:00`, `2024-03-02T07:30:00+01:00`)},
 }
