@@ -21,14 +21,20 @@
 //     no Provenance target on DocumentReference/Goal_Treatment_Goal,
 //     date-1, cmp-1, the Betrachtungszeitraum (start/end present, every
 //     event time inside), ques-1, vs-de-2, per-1, pat-1, ext-1, ele-1,
+//     KBV con-1, app-2, app-3, cpl-3, gol-1, obs-6, obs-7, att-1, rng-2,
 //     MedicationStatement.status (R4 XSD bug, hapi-fhir#2093);
 //   - lexical rules the R4 XSD misses: lower-case UUIDs, dateTimes with
 //     seconds and zone, decimals without exponent/NaN/leading zeros, codes
 //     without surrounding or double whitespace, no literal LF/TAB/CR in
 //     attribute values, LOINC 2.72 and SNOMED CT international edition.
 //
-// Not evaluated: FHIRPath expressions in general, ValueSet bindings
-// (required bindings to local ValueSets are not yet resolved), slices
+//   - required bindings to enumerated ValueSets shipped in the data
+//     (MIO and KBV Basis); bindings to unshipped, filtered or very large
+//     ValueSets stay unchecked.
+//
+// Not evaluated: FHIRPath expressions in general (hum-1..4, con-4/5,
+// ait-1/2, tim-* are not hand-coded), references of standalone resources,
+// slices
 // whose discriminator cannot be derived from the data (skipped, never
 // reported). XML that is not well-formed yields one finding with rule
 // "xml".
