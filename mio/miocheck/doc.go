@@ -16,6 +16,7 @@
 //     their discriminators (value/pattern on url, $this or a child path,
 //     also through datatype profiles such as KBV_PR_Base_Datatype_Name),
 //     closed slicing, and targetProfile of references inside a Bundle;
+//
 //   - hand-coded invariants: bundle-1, bundle-2, bdl-7..bdl-11, reference
 //     resolution and urn:uuid form, Questionnaire canonical resolution,
 //     no Provenance target on DocumentReference/Goal_Treatment_Goal,
@@ -23,6 +24,7 @@
 //     event time inside), ques-1, vs-de-2, per-1, pat-1, ext-1, ele-1,
 //     KBV con-1, app-2, app-3, cpl-3, gol-1, obs-6, obs-7, att-1, rng-2,
 //     MedicationStatement.status (R4 XSD bug, hapi-fhir#2093);
+//
 //   - lexical rules the R4 XSD misses: lower-case UUIDs, dateTimes with
 //     seconds and zone, decimals without exponent/NaN/leading zeros, codes
 //     without surrounding or double whitespace, no literal LF/TAB/CR in
