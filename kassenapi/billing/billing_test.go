@@ -18,6 +18,7 @@ import (
 	"github.com/digakit/digakit/kassenapi/billing"
 	"github.com/digakit/digakit/kassenapi/billing/billingtest"
 	"github.com/digakit/digakit/kassenapi/billing/sqlstore"
+	"github.com/digakit/digakit/kassenapi/kassenapitest"
 	"github.com/digakit/digakit/kassenapi/xrechnung"
 )
 
@@ -281,5 +282,48 @@ func TestRunLoop(t *testing.T) {
 	}
 	if len(ins.Invoices()) != 1 {
 		t.Fatal("Run did not submit")
+	}
+}
+
+// TestMergerFlagsReview: when the insurer of a prefix changed between the
+// check and the first send, the invoice goes to the current insurer and
+// is flagged for review (spec B3.5).
+func TestMergerFlagsReview(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t)
+	binds, bill := b.Stores(t)
+	ins := billingtest.NewInsurer(billingtest.VEID, billingtest.ServiceDay)
+	clock := billingtest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	ins.Clock = clock.Now
+	cfg := billingtest.Config(t, binds, bill, ins, clock.Now)
+	svc, _ := billing.New(cfg)
+	code := billingtest.NewCode(billingtest.PrefixAPI)
+	if _, err := svc.Redeem(ctx, "a", code); err != nil {
+		t.Fatal(err)
+	}
+	es := billingtest.Entries()
+	for i := range es {
+		if es[i].Prefix == billingtest.PrefixAPI {
+			es[i].IK = "990000199"
+		}
+	}
+	d, _, err := kassenapi.ParseDirectory(kassenapitest.DirectoryXML(es))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Directory = kassenapi.StaticDirectory{D: d}
+	merged, _ := billing.New(cfg)
+	if _, err := merged.SubmitDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := kassenapi.ParseCode(code)
+	ds, _ := merged.Digests(c)
+	red, _ := bill.Redemption(ctx, ds)
+	invs, _ := bill.Invoices(ctx, red.ID)
+	if len(invs) != 1 || !invs[0].NeedsReview {
+		t.Fatalf("invoice %+v", invs)
+	}
+	if !bytes.Contains(ins.Invoices()[0].XML, []byte(`schemeID="XR03">990000199<`)) {
+		t.Fatal("invoice not addressed to the current insurer")
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/digakit/digakit/kassenapi/billing"
 	"github.com/digakit/digakit/kassenapi/billing/billingtest"
 	"github.com/digakit/digakit/kassenapi/billing/sqlstore"
+	"github.com/digakit/digakit/kassenapi/kassenapitest"
 )
 
 // The crash test K1 (spec B6): a child process runs redemptions and the
@@ -83,7 +84,7 @@ func (r rpcInsurer) ValidateCode(ctx context.Context, code kassenapi.Code) (*kas
 	}
 	day, _ := kassenapi.ParseDate(a.Day)
 	return &kassenapi.CodeCheck{Code: code, VEID: a.VEID, ServiceDay: day, Procedure: kassenapi.ProcedureCheck,
-		Exchanges: []kassenapi.Exchange{{At: time.Now(), Procedure: kassenapi.ProcedureCheck, SenderIK: "1", ReceiverIK: "2", InsurerIK: "2", OK: true, Sent: true}}}, nil
+		Exchanges: []kassenapi.Exchange{{At: time.Now(), Procedure: kassenapi.ProcedureCheck, SenderIK: kassenapitest.ManufacturerIK, ReceiverIK: billingtest.IKAPI, InsurerIK: billingtest.IKAPI, OK: true, Sent: true}}}, nil
 }
 
 func (r rpcInsurer) SubmitInvoice(ctx context.Context, s kassenapi.InvoiceSubmission) (*kassenapi.InvoiceAnswer, error) {
@@ -92,7 +93,7 @@ func (r rpcInsurer) SubmitInvoice(ctx context.Context, s kassenapi.InvoiceSubmis
 		return nil, err
 	}
 	return &kassenapi.InvoiceAnswer{Payload: a.Payload,
-		Exchanges: []kassenapi.Exchange{{At: time.Now(), Procedure: kassenapi.ProcedureInvoice, SenderIK: "1", ReceiverIK: "2", InsurerIK: "2", OK: true, Sent: true}}}, nil
+		Exchanges: []kassenapi.Exchange{{At: time.Now(), Procedure: kassenapi.ProcedureInvoice, SenderIK: kassenapitest.ManufacturerIK, ReceiverIK: billingtest.IKAPI, InsurerIK: billingtest.IKAPI, OK: true, Sent: true}}}, nil
 }
 
 func serveInsurer(ins *billingtest.Insurer) *httptest.Server {
@@ -300,7 +301,7 @@ func checkK1(t *testing.T, svc *billing.Service, bill billing.BillingStore, ins 
 			t.Fatalf("insurer confirmed a code that is not validated: %+v", r)
 		}
 		invs, _ := bill.Invoices(ctx, r.ID)
-		if len(invs) != 1 || invs[0].State != billing.InvoiceAccepted {
+		if len(invs) != 1 || invs[0].State != billing.InvoiceAccepted || invs[0].NeedsReview {
 			t.Fatalf("confirmed code: invoices %d %v", len(invs), func() []string {
 				var s []string
 				for _, i := range invs {

@@ -140,7 +140,14 @@ func (s *Service) submitOne(ctx context.Context, owner string, r InvoiceRow) err
 	if err := s.faultAbandon("invoice:sent"); err != nil {
 		return err
 	}
-	return s.recordAnswer(ctx, owner, r, code, ans, serr)
+	merged := r.Redemption.InsurerIK != "" && entry.IK != r.Redemption.InsurerIK
+	if merged {
+		// The insurer changed since the check (merger): the current route
+		// is used; the row is flagged (spec B3.5). Post-merger billing is
+		// unverified.
+		s.log.Warn("billing: insurer IK changed since the check", "invoice", r.Number, "checked_ik", r.Redemption.InsurerIK, "current_ik", entry.IK)
+	}
+	return s.recordAnswer(ctx, owner, r, code, ans, serr, merged)
 }
 
 func (s *Service) routeForInvoice(code kassenapi.Code) (kassenapi.Route, error) {
@@ -273,7 +280,7 @@ func reportMessages(rep *xrechnung.Report) string {
 // B3.7) and records it with its protocol rows.
 //
 // REQ: kassenapi-spec:B3.7
-func (s *Service) recordAnswer(ctx context.Context, owner string, r InvoiceRow, code kassenapi.Code, ans *kassenapi.InvoiceAnswer, serr error) error {
+func (s *Service) recordAnswer(ctx context.Context, owner string, r InvoiceRow, code kassenapi.Code, ans *kassenapi.InvoiceAnswer, serr error, review bool) error {
 	now := s.now()
 	o := InvoiceOutcome{Now: now, NextAt: now.Add(invoiceBackoff(r.Attempts))}
 	var exs []kassenapi.Exchange
@@ -325,6 +332,7 @@ func (s *Service) recordAnswer(ctx context.Context, owner string, r InvoiceRow, 
 			}
 		}
 	}
+	o.NeedsReview = o.NeedsReview || review
 	o.Protocol = s.protocolRows(ProcessInvoice, exs, r.Redemption.Digest, r.Redemption.CodeCT, "", r.Number)
 	for i := range o.Protocol {
 		if !ok {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/digakit/digakit/kassenapi"
+	"github.com/digakit/digakit/kassenapi/kassenapitest"
 	"github.com/digakit/digakit/kassenapi/xrechnung"
 )
 
@@ -39,6 +40,7 @@ type Insurer struct {
 	// duplicate (INVER) instead of accepted silently.
 	RejectDuplicate bool
 
+	iks       map[string]string
 	mu        sync.Mutex
 	checks    map[string]int
 	ant       map[string]bool
@@ -60,9 +62,22 @@ type Invoice struct {
 	XML    []byte
 }
 
-// NewInsurer returns a fake that answers ANT with veid and day.
+// NewInsurer returns a fake that answers ANT with veid and day. The
+// insurer IK of an answer is the IK of the code's prefix in Entries
+// (InsurerIK for unknown prefixes and test codes).
 func NewInsurer(veid string, day kassenapi.Date) *Insurer {
-	return &Insurer{VEID: veid, ServiceDay: day, InsurerIK: "109500969", SenderIK: "123456789"}
+	iks := map[string]string{}
+	for _, e := range Entries() {
+		iks[e.Prefix] = e.IK
+	}
+	return &Insurer{VEID: veid, ServiceDay: day, InsurerIK: IKAPI, SenderIK: kassenapitest.ManufacturerIK, iks: iks}
+}
+
+func (f *Insurer) ikFor(code kassenapi.Code) string {
+	if ik, ok := f.iks[code.Prefix()]; ok {
+		return ik
+	}
+	return f.InsurerIK
 }
 
 func (f *Insurer) init() {
@@ -164,7 +179,8 @@ func (f *Insurer) exchange(proc string, code kassenapi.Code, number string) kass
 	if f.Clock != nil {
 		at = f.Clock()
 	}
-	return kassenapi.Exchange{At: at, Procedure: proc, SenderIK: f.SenderIK, ReceiverIK: f.InsurerIK, InsurerIK: f.InsurerIK,
+	ik := f.ikFor(code)
+	return kassenapi.Exchange{At: at, Procedure: proc, SenderIK: f.SenderIK, ReceiverIK: ik, InsurerIK: ik,
 		Code: code, InvoiceNumber: number, Attempt: 1, Sent: true, OK: true, HTTPStatus: 200}
 }
 
@@ -199,7 +215,7 @@ func (f *Insurer) ValidateCode(ctx context.Context, code kassenapi.Code) (*kasse
 		return nil, &exchangeError{err: &kassenapi.TransportError{Sent: true, Class: kassenapi.ClassOutcomeUnknown, Err: errors.New("connection reset")}, exs: []kassenapi.Exchange{ex}}
 	}
 	return &kassenapi.CodeCheck{Code: code, Procedure: proc, VEID: f.VEID, ServiceDay: f.ServiceDay,
-		Route:     kassenapi.Route{Entry: kassenapi.Entry{IK: f.InsurerIK, ClearingIK: f.InsurerIK}},
+		Route:     kassenapi.Route{Entry: kassenapi.Entry{IK: f.ikFor(code), ClearingIK: f.ikFor(code)}},
 		Exchanges: []kassenapi.Exchange{ex}}, nil
 }
 

@@ -443,7 +443,7 @@ func testC5(t *testing.T, nb func(t *testing.T) Backend) {
 	}
 	for _, c := range codes {
 		inv := e.invoices(c)
-		if len(inv) != 1 || inv[0].State != billing.InvoiceAccepted {
+		if len(inv) != 1 || inv[0].State != billing.InvoiceAccepted || inv[0].NeedsReview {
 			t.Fatalf("invoice %+v", inv)
 		}
 	}
