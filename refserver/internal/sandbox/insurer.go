@@ -19,7 +19,9 @@ func startInsurer(context.Context, Options, map[string]Peer) (Peer, error) {
 
 // directoryPeer is the fake publication site of the endpoint directory,
 // serving a directory whose endpoints are the fake insurer's.
-type directoryPeer struct{ s *kassenapitest.DirectoryServer }
+type directoryPeer struct {
+	s *kassenapitest.DirectoryServer
+}
 
 // DirectoryInfo is the sandbox member "directory".
 type DirectoryInfo struct {
