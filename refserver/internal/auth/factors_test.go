@@ -86,3 +86,25 @@ func TestCleanupRemovesExpiredRows(t *testing.T) {
 	stop()
 	stop()
 }
+
+// TestLockLink: the "this wasn't me" link locks the account and revokes
+// every session; unknown or reused links get the same answer.
+func TestLockLink(t *testing.T) {
+	e := newEnv(t, true, nil)
+	secret, _ := e.register(t, "lock-me")
+	tok, err := e.client(t).Login(context.Background(), "lock-me", testPassword, secret)
+	require.NoError(t, err)
+	lt, err := e.svc.NewLockLinkToken(context.Background(), mustAccount(t, e, "lock-me"))
+	require.NoError(t, err)
+	code, body, _ := e.postForm(t, "/login/lock?t="+url.QueryEscape(lt), nil)
+	require.Equal(t, http.StatusAccepted, code)
+	code2, body2, _ := e.postForm(t, "/login/lock?t="+url.QueryEscape(lt), nil)
+	code3, body3, _ := e.postForm(t, "/login/lock?t=unknown", nil)
+	require.Equal(t, []int{code, code}, []int{code2, code3})
+	require.Equal(t, []string{body, body}, []string{body2, body3})
+	require.Equal(t, "invalid_grant", e.refresh(t, tok.RefreshToken).Error)
+	require.Equal(t, 1, e.sink.Count(EventLoginLock, "customer"))
+	id := e.newAuthRequest(t)
+	_, page, _ := e.postForm(t, "/login", url.Values{"authRequestID": {id}, "username": {"lock-me"}, "password": {testPassword}})
+	require.Contains(t, page, "Username or password is wrong.", "a locked account cannot log in")
+}

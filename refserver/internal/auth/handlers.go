@@ -44,7 +44,7 @@ func Routes() []string {
 		"GET /register", "POST /register", "POST /register/totp",
 		"GET /v1/me/sessions", "DELETE /v1/me/sessions", "DELETE /v1/me/sessions/{id}", "POST /v1/me/password",
 		"POST /login/2fa/webauthn/begin", "POST /login/2fa/webauthn/finish",
-		"POST /v1/me/webauthn/registrations", "POST /v1/me/webauthn/registrations/{token}", "POST /v1/me/recovery-codes")
+		"POST /v1/me/webauthn/registrations", "POST /v1/me/webauthn/registrations/{token}", "POST /v1/me/recovery-codes", "POST /login/lock")
 }
 
 // Mount registers the auth routes on mux.
@@ -70,6 +70,7 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /login/logged-out", page(func(w http.ResponseWriter, _ *http.Request) {
 		render(w, http.StatusOK, "message", view{Title: "Signed out", Message: "You are signed out."})
 	}))
+	mux.Handle("POST /login/lock", page(s.lockSubmit))
 	mux.Handle("GET /register", page(s.registerPage))
 	mux.Handle("POST /register", page(s.registerSubmit))
 	mux.Handle("POST /register/totp", page(s.enrollSubmit))
@@ -410,6 +411,15 @@ func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, id, accoun
 		}
 	}
 	http.Redirect(w, r, s.callbackURL(id), http.StatusFound)
+}
+
+// lockSubmit handles the "this wasn't me" link: the same answer for
+// valid, used and unknown tokens.
+func (s *Service) lockSubmit(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.UseLockLink(r.Context(), r.URL.Query().Get("t")); err != nil {
+		s.cfg.Logger.Error("lock link failed", "err", err)
+	}
+	render(w, http.StatusAccepted, "message", view{Title: "Account locked", Message: "If the link was valid, the account is now locked and signed out everywhere."})
 }
 
 // resetBody is the one answer of a reset request (§3.2.4).

@@ -279,3 +279,43 @@ func (s *Service) StartCleanup(interval time.Duration) (stop func()) {
 		once.Do(func() { close(done); <-finished })
 	}
 }
+
+// LockLinkTTL is the lifetime of a "this wasn't me" link (§3.2.12).
+const LockLinkTTL = 7 * 24 * time.Hour
+
+// NewLockLinkToken returns a 256-bit one-time token for the "this wasn't
+// me" link that notifications carry (POST /login/lock?t=…). Only its
+// SHA-256 is stored.
+//
+// REQ: TR03161-3:O.Auth_13
+func (s *Service) NewLockLinkToken(ctx context.Context, account string) (string, error) {
+	tok, err := randToken(s.cfg.Rand)
+	if err != nil {
+		return "", err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO auth_preauth (hash, auth_request, account, purpose, created_at) VALUES ($1,'',$2,'lock',$3)`,
+		sha256Hex(tok), account, ms(s.now()))
+	return tok, err
+}
+
+// UseLockLink locks the account of a valid lock token and revokes all
+// its sessions. It reports whether the token was valid; callers answer
+// the same either way.
+func (s *Service) UseLockLink(ctx context.Context, tok string) (bool, error) {
+	var account string
+	var created int64
+	err := s.db.QueryRowContext(ctx, `DELETE FROM auth_preauth WHERE hash = $1 AND purpose = 'lock' RETURNING account, created_at`, sha256Hex(tok)).
+		Scan(&account, &created)
+	if err != nil || s.now().Sub(fromMS(created)) > LockLinkTTL {
+		return false, nil
+	}
+	var sub, pseudo string
+	if err := s.db.QueryRowContext(ctx, `UPDATE auth_accounts SET state = $1 WHERE id = $2 RETURNING sub, pseudonym`, StateLocked, account).Scan(&sub, &pseudo); err != nil {
+		return false, err
+	}
+	s.emit(ctx, EventLoginLock, "customer", pseudo, nil)
+	if _, err := s.RevokeAll(ctx, sub, "", "user_revoke"); err != nil {
+		return true, err
+	}
+	return true, nil
+}
