@@ -61,5 +61,6 @@
 // argon2id concurrency cap.
 //
 // TR-03161-3 requirements: O.Auth_4, O.Auth_5, O.Auth_9, O.Auth_10,
+// O.Auth_13 (lock link),
 // O.Auth_11, O.Auth_12, O.Auth_16–21, O.Pass_1–5 (see the REQ markers).
 package auth
