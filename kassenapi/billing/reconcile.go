@@ -125,7 +125,7 @@ func (s *Service) recheck(ctx context.Context, r Redemption, rep *ReconcileRepor
 		return fmt.Errorf("%w: %w", errAbandon, err)
 	}
 	rep.Rechecked++
-	if res.state == RedemptionRejected && r.State == RedemptionUnknown {
+	if res.state == RedemptionRejected && (r.State == RedemptionUnknown || r.State == RedemptionChecking) {
 		rep.NeedsReview++
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/digakit/digakit/kassenapi"
@@ -389,6 +390,9 @@ func (s *Service) check(ctx context.Context, account string, code kassenapi.Code
 		Prefix: code.Prefix(), AttemptID: attempt, LeaseUntil: now.Add(s.cfg.Lease), Now: now, Recheck: recheck,
 	})
 	if err != nil {
+		if errors.Is(err, ErrConflict) && red != nil && red.State == RedemptionValidated && red.Claimable {
+			return s.claimResolved(ctx, b, attempt, red)
+		}
 		_ = s.cfg.Bindings.Release(context.WithoutCancel(ctx), b.Digest, attempt)
 		if errors.Is(err, ErrConflict) {
 			if red != nil && red.State == RedemptionValidated {
@@ -460,7 +464,7 @@ func (s *Service) runCheck(ctx context.Context, code kassenapi.Code, red *Redemp
 				o.NeedsReview = red.CreatedAt.Before(now.Add(-72 * time.Hour))
 			}
 		}
-		if o.State == RedemptionRejected && red.State == RedemptionUnknown {
+		if o.State == RedemptionRejected && (red.PrevState == RedemptionUnknown || red.PrevState == RedemptionChecking) {
 			o.NeedsReview = true // spec B3.9: a lost first answer may have been ANT
 		}
 	}
@@ -621,4 +625,46 @@ func (s *Service) Redemptions(ctx context.Context, accountID string) ([]AccountR
 // billed again.
 func (s *Service) ForgetAccount(ctx context.Context, accountID string) error {
 	return s.cfg.Bindings.ForgetAccount(ctx, accountID)
+}
+
+// claimResolved binds a code whose review an operator resolved: the
+// first account to redeem it afterwards gets it, without an insurer
+// check (the insurer confirmed it to the operator).
+func (s *Service) claimResolved(ctx context.Context, b Binding, attempt string, red *Redemption) (*Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.cfg.Billing.TakeClaim(ctx, []Digest{red.Digest}); err != nil {
+		_ = s.cfg.Bindings.Release(ctx, b.Digest, attempt)
+		if errors.Is(err, ErrConflict) {
+			return nil, ErrCodeAlreadyRedeemed
+		}
+		return nil, storeErr(err)
+	}
+	until := s.cfg.Policy.accessUntil(red.VEID, red.ServiceDay)
+	if err := s.cfg.Bindings.Activate(ctx, b.Digest, attempt, until, s.now()); err != nil {
+		return nil, ErrOutcomeUnknown
+	}
+	return &Result{Outcome: Activated, CodeID: b.Digest.CodeID(), VEID: red.VEID, ServiceDay: red.ServiceDay, AccessUntil: until}, nil
+}
+
+// ResolveReview records what the insurer confirmed to an operator for a
+// code whose lost first check was later answered with a rejection
+// (rejected + needs_review, spec B3.3 last row and B3.9): the redemption
+// becomes validated with veid and day, its 380 is created, and the next
+// redemption of the code binds it without a check. The operator supplies
+// the plain code (from the insurer's correspondence or the protocol
+// export). It returns the invoice number; ErrConflict when the code is
+// not under review.
+func (s *Service) ResolveReview(ctx context.Context, input, veid string, day kassenapi.Date) (string, error) {
+	code, err := kassenapi.ParseCode(input)
+	if err != nil {
+		return "", &InvalidCodeError{Reason: ReasonFormat, Err: err}
+	}
+	if len(veid) != 8 || strings.Trim(veid, "0123456789") != "" || day.IsZero() {
+		return "", errors.New("billing: ResolveReview needs an 8-digit VE-ID and the service day")
+	}
+	ds, err := s.dg.Digests(code)
+	if err != nil {
+		return "", err
+	}
+	return s.cfg.Billing.Resolve(ctx, ds, veid, day, *s.newInvoice(code.IsTest(), "380", s.now()))
 }

@@ -121,8 +121,13 @@ type Redemption struct {
 	Checks      int // insurer checks made
 	NeedsReview bool
 	NextCheckAt time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Claimable: an operator resolved the review (validated without a
+	// binding); the next redemption of the code binds it without a check.
+	Claimable bool
+	// PrevState is set by BeginCheck: the state before this check.
+	PrevState RedemptionState
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // CheckStart moves a redemption to checking (spec B3.3 first row).
@@ -308,6 +313,14 @@ type BillingStore interface {
 	// accepted, accepted_presumed or manual_sent and not yet corrected)
 	// and marks the original corrected. ErrInvalidCorrection otherwise.
 	Correct(ctx context.Context, number string, n NewInvoice) (string, error)
+
+	// Resolve moves a rejected redemption under review to validated with
+	// the VE-ID and service day the insurer confirmed, creates its 380 and
+	// marks it claimable (spec B3.3 last row). ErrConflict otherwise.
+	Resolve(ctx context.Context, ds []Digest, veid string, day kassenapi.Date, n NewInvoice) (string, error)
+	// TakeClaim clears the claimable mark (CAS); ErrConflict when it was
+	// not set.
+	TakeClaim(ctx context.Context, ds []Digest) error
 
 	// Transition moves an invoice from one of the states from to state to
 	// (operator actions); clearXML drops the stored bytes so that the next

@@ -144,6 +144,7 @@ func RunStores(t *testing.T, nb func(t *testing.T) Backend) {
 	t.Run("ProtocolAndAudit", func(t *testing.T) { testProtocol(t, nb) })
 	t.Run("S2_KeyRotation", func(t *testing.T) { testRotation(t, nb) })
 	t.Run("OperatorResubmitCancel", func(t *testing.T) { testResubmit(t, nb) })
+	t.Run("ReviewResolution", func(t *testing.T) { testReview(t, nb) })
 }
 
 func testC1(t *testing.T, nb func(t *testing.T) Backend, twoInstances bool) {
@@ -959,5 +960,56 @@ func testResubmit(t *testing.T, nb func(t *testing.T) Backend) {
 	}
 	if len(e.ins.BilledCodes()[c2]) != 0 {
 		t.Fatal("cancelled invoice sent")
+	}
+}
+
+// testReview: a lost first check answered later with FEH 102 goes to
+// review; the operator confirms VE-ID and day; the code's owner then
+// redeems it without a further check, and it is billed once.
+func testReview(t *testing.T, nb func(t *testing.T) Backend) {
+	ctx := context.Background()
+	e := newEnv(t, nb, nil)
+	code := NewCode(PrefixAPI)
+	e.ins.DropChecks(1)
+	if _, err := e.svc.Redeem(ctx, "a", code); !errors.Is(err, billing.ErrOutcomeUnknown) {
+		t.Fatal(err)
+	}
+	e.ins.Answer(code, FEH(102))
+	e.clock.Advance(10 * time.Minute)
+	if _, err := e.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := e.redemption(code)
+	if r.State != billing.RedemptionRejected || !r.NeedsReview || e.pendingBindings() != 0 {
+		t.Fatalf("after re-check: %s review=%v", r.State, r.NeedsReview)
+	}
+	if _, err := e.svc.ResolveReview(ctx, NewCode(PrefixAPI), VEID, ServiceDay); !errors.Is(err, billing.ErrConflict) {
+		t.Fatalf("resolve unknown code: %v", err)
+	}
+	num, err := e.svc.ResolveReview(ctx, code, VEID, ServiceDay)
+	if err != nil || num == "" {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.ResolveReview(ctx, code, VEID, ServiceDay); !errors.Is(err, billing.ErrConflict) {
+		t.Fatalf("second resolve: %v", err)
+	}
+	checks := e.ins.CountFor(code)
+	res, err := e.svc.Redeem(ctx, "a", code)
+	if err != nil || res.Outcome != billing.Activated || res.VEID != VEID {
+		t.Fatalf("redeem after resolution: %v %v", res, err)
+	}
+	if _, err := e.svc.Redeem(ctx, "b", code); !errors.Is(err, billing.ErrCodeAlreadyRedeemed) {
+		t.Fatalf("other account: %v", err)
+	}
+	if e.ins.CountFor(code) != checks {
+		t.Fatal("redeem after resolution called the insurer")
+	}
+	e.ins.Answer(code, nil)
+	e.ins.mu.Lock()
+	e.ins.ant[code] = true // the insurer knows the code (it confirmed it to the operator)
+	e.ins.mu.Unlock()
+	e.drain(e.svc)
+	if inv := e.invoices(code); len(inv) != 1 || inv[0].State != billing.InvoiceAccepted || inv[0].Number != num {
+		t.Fatalf("invoices %+v", inv)
 	}
 }

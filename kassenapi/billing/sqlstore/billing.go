@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digakit/digakit/kassenapi"
 	"github.com/digakit/digakit/kassenapi/billing"
 )
 
@@ -26,19 +27,19 @@ func NewBilling(db *sql.DB, dialect string) (*Billing, error) {
 
 var _ billing.BillingStore = (*Billing)(nil)
 
-const redCols = `r.id, r.code_digest, r.key_id, r.code_ct, r.state, r.attempt_id, r.lease_until, r.prefix, r.insurer_ik, r.veid, r.service_day, r.checks, r.needs_review, r.next_check_at, r.created_at, r.updated_at`
+const redCols = `r.id, r.code_digest, r.key_id, r.code_ct, r.state, r.attempt_id, r.lease_until, r.prefix, r.insurer_ik, r.veid, r.service_day, r.checks, r.needs_review, r.next_check_at, r.claimable, r.created_at, r.updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func redDest(r *billing.Redemption, tmp *redTmp) []any {
-	return []any{&r.ID, &tmp.sum, &tmp.key, &r.CodeCT, &tmp.state, &r.AttemptID, &tmp.lease, &r.Prefix, &r.InsurerIK, &r.VEID, &tmp.day, &r.Checks, &tmp.review, &tmp.next, &tmp.created, &tmp.updated}
+	return []any{&r.ID, &tmp.sum, &tmp.key, &r.CodeCT, &tmp.state, &r.AttemptID, &tmp.lease, &r.Prefix, &r.InsurerIK, &r.VEID, &tmp.day, &r.Checks, &tmp.review, &tmp.next, &tmp.claimable, &tmp.created, &tmp.updated}
 }
 
 type redTmp struct {
 	sum                           []byte
 	key, state, day               string
 	lease, next, created, updated int64
-	review                        int
+	review, claimable             int
 }
 
 func (t *redTmp) fill(r *billing.Redemption) {
@@ -47,6 +48,7 @@ func (t *redTmp) fill(r *billing.Redemption) {
 	r.LeaseUntil, r.NextCheckAt, r.CreatedAt, r.UpdatedAt = fromMS(t.lease), fromMS(t.next), fromMS(t.created), fromMS(t.updated)
 	r.ServiceDay = parseDate(t.day)
 	r.NeedsReview = t.review != 0
+	r.Claimable = t.claimable != 0
 }
 
 func scanRed(sc scanner) (*billing.Redemption, error) {
@@ -124,6 +126,7 @@ func (s *Billing) BeginCheck(ctx context.Context, c billing.CheckStart) (*billin
 			c.AttemptID, ms(c.LeaseUntil), ms(c.Now), r.ID); err != nil {
 			return unavailable(err)
 		}
+		r.PrevState = r.State
 		r.State, r.AttemptID, r.LeaseUntil = billing.RedemptionChecking, c.AttemptID, c.LeaseUntil
 		r.Checks++
 		out = r
@@ -552,4 +555,31 @@ func (s *Billing) Transition(ctx context.Context, number string, from []billing.
 		return err
 	}
 	return billing.ErrConflict
+}
+
+// Resolve implements billing.BillingStore.
+func (s *Billing) Resolve(ctx context.Context, ds []billing.Digest, veid string, day kassenapi.Date, n billing.NewInvoice) (string, error) {
+	var num string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := s.findRed(ctx, tx, ds, s.forUpdate)
+		if err != nil {
+			return err
+		}
+		if r == nil || r.State != billing.RedemptionRejected || !r.NeedsReview {
+			return billing.ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_redemptions SET state = 'validated', veid = $1, service_day = $2, needs_review = 0,
+			claimable = 1, updated_at = $3 WHERE id = $4`, veid, dateStr(day), ms(n.Now), r.ID); err != nil {
+			return unavailable(err)
+		}
+		num, err = insertInvoice(ctx, tx, r.ID, n)
+		return err
+	})
+	return num, err
+}
+
+// TakeClaim implements billing.BillingStore.
+func (s *Billing) TakeClaim(ctx context.Context, ds []billing.Digest) error {
+	ph, args := in(1, ds)
+	return s.casInv(ctx, `UPDATE billing_redemptions SET claimable = 0 WHERE claimable = 1 AND state = 'validated' AND code_digest IN `+ph, args...)
 }

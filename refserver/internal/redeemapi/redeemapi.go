@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/digakit/digakit/kassenapi"
 	"github.com/digakit/digakit/kassenapi/billing"
 	"github.com/digakit/digakit/kassenapi/xrechnung"
 )
@@ -84,6 +85,7 @@ func (h *Handler) Routes() []Route {
 			Route{"POST", "/admin/v1/billing/invoices/{number}/corrections", "createCorrection", "operator", h.operator(h.correct)},
 			Route{"POST", "/admin/v1/billing/invoices/{number}/resubmit", "resubmitInvoice", "operator", h.operator(h.action(h.cfg.Service.Resubmit))},
 			Route{"POST", "/admin/v1/billing/invoices/{number}/cancel", "cancelInvoice", "operator", h.operator(h.action(h.cfg.Service.Cancel))},
+			Route{"POST", "/admin/v1/billing/reviews", "resolveReview", "operator", h.operator(h.resolve)},
 		)
 	}
 	return rs
@@ -438,5 +440,42 @@ func (h *Handler) action(f func(ctx context.Context, number string) error) http.
 			h.log.Error("redeemapi: invoice action", "err", err)
 			problem(w, http.StatusServiceUnavailable, "unavailable", "Try again later", nil)
 		}
+	}
+}
+
+// ReviewRequest is the body of POST /admin/v1/billing/reviews: what the
+// insurer confirmed to the operator for a code under review.
+type ReviewRequest struct {
+	Code       string `json:"code"`
+	VEID       string `json:"veid"`
+	ServiceDay string `json:"service_day"`
+}
+
+// resolve serves POST /admin/v1/billing/reviews (spec B3.3 last row).
+func (h *Handler) resolve(w http.ResponseWriter, r *http.Request) {
+	var req ReviewRequest
+	if err := decode(r, &req); err != nil {
+		problem(w, http.StatusBadRequest, "bad-request", "Body must be {\"code\", \"veid\", \"service_day\"}", nil)
+		return
+	}
+	day, err := kassenapi.ParseDate(req.ServiceDay)
+	if err != nil {
+		problem(w, http.StatusBadRequest, "bad-request", "service_day must be YYYY-MM-DD", nil)
+		return
+	}
+	num, err := h.cfg.Service.ResolveReview(r.Context(), req.Code, req.VEID, day)
+	var ie *billing.InvalidCodeError
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusCreated, map[string]string{"number": num})
+	case errors.As(err, &ie):
+		problem(w, http.StatusUnprocessableEntity, "code-invalid", "The code is malformed", map[string]any{"reason": ie.Reason})
+	case errors.Is(err, billing.ErrConflict):
+		problem(w, http.StatusConflict, "invalid-state", "The code is not under review", nil)
+	case errors.Is(err, billing.ErrUnavailable), errors.Is(err, billing.ErrStoreUnavailable):
+		h.log.Error("redeemapi: resolve review", "err", err)
+		problem(w, http.StatusServiceUnavailable, "unavailable", "Try again later", nil)
+	default:
+		problem(w, http.StatusBadRequest, "bad-request", "veid must have 8 digits", nil)
 	}
 }

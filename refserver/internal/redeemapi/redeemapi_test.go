@@ -371,6 +371,30 @@ func TestOperatorEndpoints(t *testing.T) {
 	if st, _, _ := f.do(t, "POST", "/admin/v1/billing/invoices/DG2026999999/resubmit", "", "", auth...); st != 404 {
 		t.Fatalf("resubmit unknown: %d", st)
 	}
+	// review resolution: a dropped check answered later with FEH 102
+	rev := billingtest.NewCode(billingtest.PrefixAPI)
+	f.ins.DropChecks(1)
+	if st, _ := f.redeem(t, "rv", rev); st != 503 {
+		t.Fatalf("dropped check: %d", st)
+	}
+	f.ins.Answer(rev, billingtest.FEH(102))
+	f.clock.Advance(10 * time.Minute)
+	if _, err := f.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	body0 := `{"code":"` + rev + `","veid":"12345001","service_day":"2026-03-02"}`
+	if st, b, _ := f.do(t, "POST", "/admin/v1/billing/reviews", "", body0, auth...); st != 201 || !bytes.Contains(b, []byte(`"number":"DG2026`)) {
+		t.Fatalf("resolve: %d %s", st, b)
+	}
+	if st, _, _ := f.do(t, "POST", "/admin/v1/billing/reviews", "", body0, auth...); st != 409 {
+		t.Fatalf("resolve twice: %d", st)
+	}
+	if st, _, _ := f.do(t, "POST", "/admin/v1/billing/reviews", "", `{"code":"x","veid":"1","service_day":"2026-03-02"}`, auth...); st != 422 {
+		t.Fatalf("resolve bad code: %d", st)
+	}
+	if st, b := f.redeem(t, "rv", rev); st != 201 {
+		t.Fatalf("redeem after resolution: %d %s", st, b)
+	}
 	if st, _, _ := f.do(t, "GET", "/admin/v1/billing/invoices?state=bogus", "", "", auth...); st != 400 {
 		t.Fatal("bad state accepted")
 	}

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS billing_redemptions (
     checks        INTEGER NOT NULL DEFAULT 0,
     needs_review  INTEGER NOT NULL DEFAULT 0,
     next_check_at BIGINT NOT NULL DEFAULT 0,
+    claimable     INTEGER NOT NULL DEFAULT 0,
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL
 );
