@@ -158,3 +158,9 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Stats returns the monitoring summary with the alert ages of spec B3.9:
+// queued over 48 h, submit_unknown over 24 h, manual_pending over 7 days.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	return s.cfg.Billing.Stats(ctx, s.now(), StatAges{Queued: 48 * time.Hour, SubmitUnknown: 24 * time.Hour, ManualPending: 7 * 24 * time.Hour})
+}

@@ -322,6 +322,10 @@ type BillingStore interface {
 	// not set.
 	TakeClaim(ctx context.Context, ds []Digest) error
 
+	// Stats counts invoices per state, the overdue ones (older than the
+	// given ages by updated_at) and the redemptions under review.
+	Stats(ctx context.Context, now time.Time, ages StatAges) (Stats, error)
+
 	// Transition moves an invoice from one of the states from to state to
 	// (operator actions); clearXML drops the stored bytes so that the next
 	// pass rebuilds them with the same number. It also clears the
@@ -335,4 +339,22 @@ type BillingStore interface {
 	AuditPending(ctx context.Context, limit int) ([]ProtocolEntry, error)
 	// AuditDone removes ids from the audit backlog.
 	AuditDone(ctx context.Context, ids []int64) error
+}
+
+// StatAges are the alert ages of spec B3.9.
+type StatAges struct {
+	Queued, SubmitUnknown, ManualPending time.Duration
+}
+
+// Stats is the monitoring summary of the billing ledger (spec B3.9
+// "Metrics and admin list"): counts only, never codes.
+type Stats struct {
+	ByState              map[InvoiceState]int `json:"by_state"`
+	QueuedOverdue        int                  `json:"queued_overdue"`
+	SubmitUnknownOld     int                  `json:"submit_unknown_overdue"`
+	ManualPendingOld     int                  `json:"manual_pending_overdue"`
+	InvoicesNeedReview   int                  `json:"invoices_needs_review"`
+	RedemptionsReview    int                  `json:"redemptions_needs_review"`
+	RedemptionsUnknown   int                  `json:"redemptions_unknown"`
+	ProtocolAuditBacklog int                  `json:"protocol_audit_backlog"`
 }

@@ -670,6 +670,10 @@ func testManual(t *testing.T, nb func(t *testing.T) Backend) {
 	if e.ins.InvoiceCalls() != 0 {
 		t.Fatal("manual invoices went to the API")
 	}
+	e.clock.Advance(8 * 24 * time.Hour)
+	if st, err := e.svc.Stats(ctx); err != nil || st.ManualPendingOld != 0 || st.ByState[billing.InvoiceManualSent] != 2 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
 	q, _ = e.svc.ManualQueue(ctx, billing.ManualFilter{States: []billing.InvoiceState{billing.InvoiceManualSent}})
 	if len(q) != 2 || q[0].DispatchedBy != "operator" {
 		t.Fatalf("sent items %d", len(q))
@@ -982,6 +986,9 @@ func testReview(t *testing.T, nb func(t *testing.T) Backend) {
 	r := e.redemption(code)
 	if r.State != billing.RedemptionRejected || !r.NeedsReview || e.pendingBindings() != 0 {
 		t.Fatalf("after re-check: %s review=%v", r.State, r.NeedsReview)
+	}
+	if st, err := e.svc.Stats(ctx); err != nil || st.RedemptionsReview != 1 {
+		t.Fatalf("stats %+v %v", st, err)
 	}
 	if _, err := e.svc.ResolveReview(ctx, NewCode(PrefixAPI), VEID, ServiceDay); !errors.Is(err, billing.ErrConflict) {
 		t.Fatalf("resolve unknown code: %v", err)

@@ -583,3 +583,40 @@ func (s *Billing) TakeClaim(ctx context.Context, ds []billing.Digest) error {
 	ph, args := in(1, ds)
 	return s.casInv(ctx, `UPDATE billing_redemptions SET claimable = 0 WHERE claimable = 1 AND state = 'validated' AND code_digest IN `+ph, args...)
 }
+
+// Stats implements billing.BillingStore.
+func (s *Billing) Stats(ctx context.Context, now time.Time, ages billing.StatAges) (billing.Stats, error) {
+	st := billing.Stats{ByState: map[billing.InvoiceState]int{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM billing_invoices GROUP BY state`)
+	if err != nil {
+		return st, unavailable(err)
+	}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			rows.Close()
+			return st, unavailable(err)
+		}
+		st.ByState[billing.InvoiceState(state)] = n
+	}
+	rows.Close()
+	for _, q := range []struct {
+		dst  *int
+		sql  string
+		args []any
+	}{
+		{&st.QueuedOverdue, `SELECT COUNT(*) FROM billing_invoices WHERE state = 'queued' AND created_at < $1`, []any{ms(now.Add(-ages.Queued))}},
+		{&st.SubmitUnknownOld, `SELECT COUNT(*) FROM billing_invoices WHERE state = 'submit_unknown' AND updated_at < $1`, []any{ms(now.Add(-ages.SubmitUnknown))}},
+		{&st.ManualPendingOld, `SELECT COUNT(*) FROM billing_invoices WHERE state = 'manual_pending' AND updated_at < $1`, []any{ms(now.Add(-ages.ManualPending))}},
+		{&st.InvoicesNeedReview, `SELECT COUNT(*) FROM billing_invoices WHERE needs_review = 1`, nil},
+		{&st.RedemptionsReview, `SELECT COUNT(*) FROM billing_redemptions WHERE needs_review = 1`, nil},
+		{&st.RedemptionsUnknown, `SELECT COUNT(*) FROM billing_redemptions WHERE state = 'unknown'`, nil},
+		{&st.ProtocolAuditBacklog, `SELECT COUNT(*) FROM billing_protocol_audit_pending`, nil},
+	} {
+		if err := s.db.QueryRowContext(ctx, q.sql, q.args...).Scan(q.dst); err != nil {
+			return st, unavailable(err)
+		}
+	}
+	return st, nil
+}

@@ -86,6 +86,7 @@ func (h *Handler) Routes() []Route {
 			Route{"POST", "/admin/v1/billing/invoices/{number}/resubmit", "resubmitInvoice", "operator", h.operator(h.action(h.cfg.Service.Resubmit))},
 			Route{"POST", "/admin/v1/billing/invoices/{number}/cancel", "cancelInvoice", "operator", h.operator(h.action(h.cfg.Service.Cancel))},
 			Route{"POST", "/admin/v1/billing/reviews", "resolveReview", "operator", h.operator(h.resolve)},
+			Route{"GET", "/admin/v1/billing/summary", "getBillingSummary", "operator", h.operator(h.summary)},
 		)
 	}
 	return rs
@@ -478,4 +479,16 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request) {
 	default:
 		problem(w, http.StatusBadRequest, "bad-request", "veid must have 8 digits", nil)
 	}
+}
+
+// summary serves GET /admin/v1/billing/summary: counts for monitoring
+// (spec B3.9), never codes.
+func (h *Handler) summary(w http.ResponseWriter, r *http.Request) {
+	st, err := h.cfg.Service.Stats(r.Context())
+	if err != nil {
+		h.log.Error("redeemapi: billing summary", "err", err)
+		problem(w, http.StatusServiceUnavailable, "unavailable", "Try again later", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }

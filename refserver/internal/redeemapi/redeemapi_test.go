@@ -395,6 +395,11 @@ func TestOperatorEndpoints(t *testing.T) {
 	if st, b := f.redeem(t, "rv", rev); st != 201 {
 		t.Fatalf("redeem after resolution: %d %s", st, b)
 	}
+	st, body, _ = f.do(t, "GET", "/admin/v1/billing/summary", "", "", auth...)
+	var sum map[string]any
+	if st != 200 || json.Unmarshal(body, &sum) != nil || sum["by_state"] == nil {
+		t.Fatalf("summary: %d %s", st, body)
+	}
 	if st, _, _ := f.do(t, "GET", "/admin/v1/billing/invoices?state=bogus", "", "", auth...); st != 400 {
 		t.Fatal("bad state accepted")
 	}
