@@ -71,8 +71,9 @@ type Server struct {
 	sandbox sandboxPeers
 	servers []*http.Server
 	lns     []net.Listener
-	// authStop stops the auth service's cleanup loop (helper G1).
-	authStop func()
+	// steps are the library step functions run periodically on River
+	// (refserver spec §3.13), registered while the services are mounted.
+	steps []jobs.Step
 	// background goroutines (policy refresh, certificate reload) run on
 	// bgCtx until Shutdown.
 	bgCtx    context.Context
@@ -170,21 +171,26 @@ func Start(ctx context.Context, o Options) (srv *Server, err error) {
 	}
 	s.metrics = metrics.New(o.Version, runtime.Version(), fips)
 
+	// Mounting the services registers their periodic steps (s.steps);
+	// the job runner is built after it and started before serving.
+	if err := s.listen(ctx); err != nil {
+		return nil, err
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &jobs.MaintenanceWorker{DBs: []*store.DB{s.main, s.billing}})
+	periodic, err := jobs.AddSteps(workers, s.steps...)
+	if err != nil {
+		return nil, &StartupError{"jobs", err}
+	}
 	s.runner, err = jobs.New(s.main, jobs.Config{
 		Logger:            log.With("component", "jobs"),
 		Workers:           workers,
-		PeriodicJobs:      []*river.PeriodicJob{jobs.MaintenancePeriodic(time.Hour)},
+		PeriodicJobs:      append(periodic, jobs.MaintenancePeriodic(time.Hour)),
 		MaxWorkers:        cfg.Jobs.MaxWorkers,
 		FetchPollInterval: o.JobPollInterval,
 	})
 	if err != nil {
 		return nil, &StartupError{"jobs", err}
-	}
-
-	if err := s.listen(ctx); err != nil {
-		return nil, err
 	}
 	if err := s.runner.Start(ctx); err != nil {
 		return nil, &StartupError{"jobs", err}
@@ -323,10 +329,6 @@ func (s *Server) closeAll(ctx context.Context) {
 		_ = ln.Close()
 	}
 	s.lns = nil
-	if s.authStop != nil { // auth service cleanup loop (helper G1)
-		s.authStop()
-		s.authStop = nil
-	}
 	if s.bgCancel != nil {
 		s.bgCancel()
 		s.bgWG.Wait()

@@ -248,6 +248,21 @@ func TestJobEnqueuedBeforeRestartRunsAfterIt(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The services' periodic steps run on River too (auth cleanup runs on
+	// start).
+	for {
+		var n int
+		if err := s2.main.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'step' AND json_extract(args, '$.name') = 'auth_cleanup' AND state = 'completed'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("auth_cleanup step did not complete")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func TestServeOnPostgres(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/digakit/digakit/refserver/internal/auth"
+	"github.com/digakit/digakit/refserver/internal/jobs"
 )
 
 // mountAuth builds the auth service (refserver spec §3.2) on the main
@@ -56,6 +57,8 @@ func (s *Server) mountAuth(public *http.ServeMux) error {
 		return &StartupError{"auth", err}
 	}
 	svc.Mount(public)
-	s.authStop = svc.StartCleanup(time.Hour)
+	// Expired auth requests, codes, tokens and sessions are deleted by a
+	// River step, once across replicas.
+	s.steps = append(s.steps, jobs.Step{Name: "auth_cleanup", Interval: time.Hour, RunOnStart: true, Run: svc.Cleanup})
 	return nil
 }
