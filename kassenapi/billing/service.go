@@ -276,7 +276,10 @@ func storeErr(err error) error {
 func (s *Service) redeem(ctx context.Context, account string, code kassenapi.Code, ds []Digest) (*Result, error) {
 	pollUntil := s.now().Add(s.cfg.PollLimit)
 	wait := 50 * time.Millisecond
-	for {
+	for round := 0; ; round++ {
+		if round > 1000 || ctx.Err() != nil {
+			return nil, ErrRedemptionInProgress
+		}
 		now := s.now()
 		attempt := s.newID()
 		res, err := s.cfg.Bindings.Claim(ctx, ClaimRequest{
