@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -250,34 +249,6 @@ func (s *Service) RecordLowerTrustConsent(ctx context.Context, sub string, grant
 		}
 	}
 	return len(ids), nil
-}
-
-// StartCleanup runs Cleanup every interval in a goroutine until the
-// returned stop function is called (stop waits for the goroutine).
-func (s *Service) StartCleanup(interval time.Duration) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				if err := s.Cleanup(ctx); err != nil {
-					s.cfg.Logger.Warn("auth cleanup failed", "err", err)
-				}
-				cancel()
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done); <-finished })
-	}
 }
 
 // LockLinkTTL is the lifetime of a "this wasn't me" link (§3.2.12).
