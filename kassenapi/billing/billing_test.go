@@ -327,3 +327,90 @@ func TestMergerFlagsReview(t *testing.T) {
 		t.Fatal("invoice not addressed to the current insurer")
 	}
 }
+
+// TestLocalRejections: a buyer without postcode or city gives
+// needs_address until an override arrives; an invoice that cannot be
+// built yet stays local (needs_data) and is never sent (spec B4).
+func TestLocalRejections(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t)
+	binds, bill := b.Stores(t)
+	ins := billingtest.NewInsurer(billingtest.VEID, billingtest.ServiceDay)
+	clock := billingtest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	ins.Clock = clock.Now
+	es := billingtest.Entries()
+	for i := range es {
+		if es[i].Prefix == billingtest.PrefixAPI {
+			es[i].Address = kassenapi.PostalAddress{}
+		}
+	}
+	d, _, err := kassenapi.ParseDirectory(kassenapitest.DirectoryXML(es))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := billingtest.Config(t, binds, bill, ins, clock.Now)
+	cfg.Directory = kassenapi.StaticDirectory{D: d}
+	svc, _ := billing.New(cfg)
+	code := billingtest.NewCode(billingtest.PrefixAPI)
+	if _, err := svc.Redeem(ctx, "a", code); err != nil {
+		t.Fatal(err)
+	}
+	state := func(s *billing.Service) billing.InvoiceRow {
+		c, _ := kassenapi.ParseCode(code)
+		ds, _ := s.Digests(c)
+		red, _ := bill.Redemption(ctx, ds)
+		invs, _ := bill.Invoices(ctx, red.ID)
+		return invs[0]
+	}
+	if _, err := svc.SubmitDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(svc); st.State != billing.InvoiceNeedsAddress || ins.InvoiceCalls() != 0 {
+		t.Fatalf("state %s", st.State)
+	}
+	cfg.AddressOverrides = map[string]xrechnung.Address{billingtest.IKAPI: {Street: "Kassenweg 2", Postcode: "20095", City: "Hamburg"}}
+	fixed, _ := billing.New(cfg)
+	clock.Advance(2 * time.Hour)
+	if _, err := fixed.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixed.SubmitDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(fixed); st.State != billing.InvoiceAccepted {
+		t.Fatalf("after override: %s", st.State)
+	}
+
+	// a service day after the issue day cannot be invoiced yet: needs_data,
+	// no network call; it is requeued and built once the day has come
+	ins.ServiceDay = kassenapi.MustDate("2026-12-31")
+	late := billingtest.NewCode(billingtest.PrefixAPI)
+	if _, err := fixed.Redeem(ctx, "b", late); err != nil {
+		t.Fatal(err)
+	}
+	calls := ins.InvoiceCalls()
+	if _, err := fixed.SubmitDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := kassenapi.ParseCode(late)
+	ds, _ := fixed.Digests(c)
+	red, _ := bill.Redemption(ctx, ds)
+	invs, _ := bill.Invoices(ctx, red.ID)
+	if invs[0].State != billing.InvoiceNeedsData || ins.InvoiceCalls() != calls {
+		t.Fatalf("state %s review %v calls %d/%d: %s", invs[0].State, invs[0].NeedsReview, ins.InvoiceCalls(), calls, invs[0].Messages)
+	}
+	if strings.Contains(invs[0].Messages, late) {
+		t.Fatal("finding message contains the code")
+	}
+	clock.Advance(305 * 24 * time.Hour)
+	if _, err := fixed.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixed.SubmitDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	invs, _ = bill.Invoices(ctx, red.ID)
+	if invs[0].State != billing.InvoiceAccepted {
+		t.Fatalf("after the service day: %s %s", invs[0].State, invs[0].Messages)
+	}
+}
