@@ -247,23 +247,34 @@ func (p *parser) str() (string, error) {
 		return "", p.fail("expected string")
 	}
 	p.i++
-	var out []byte
+	start := p.i
+	escaped := false
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
+			raw := p.b[start:p.i]
 			p.i++
+			if !escaped {
+				return string(raw), nil
+			}
+			out := make([]byte, 0, len(raw))
+			for k := 0; k < len(raw); k++ {
+				if raw[k] == '\\' {
+					k++
+				}
+				out = append(out, raw[k])
+			}
 			return string(out), nil
 		case c == '\\':
 			if p.i+1 >= len(p.b) || (p.b[p.i+1] != '"' && p.b[p.i+1] != '\\') {
 				return "", p.fail("bad escape")
 			}
-			out = append(out, p.b[p.i+1])
+			escaped = true
 			p.i += 2
 		case c < 0x20 || c > 0x7e:
 			return "", p.fail("non-printable character")
 		default:
-			out = append(out, c)
 			p.i++
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -200,7 +201,6 @@ func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment,
 	var lastRoot tlog.Hash
 	broken := false
 	var n int64
-	scratch := make([]byte, 0, MaxEventSize)
 	pages, stop := prefetch(ctx, src, s.Log, s.Seg)
 	defer stop()
 	for pg := range pages {
@@ -224,13 +224,10 @@ func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment,
 				broken = true
 				continue
 			}
-			m, err := DecodeCanonical(r.Leaf)
-			if err == nil {
-				scratch, err = AppendCanonical(scratch[:0], m)
-				if err == nil && !bytes.Equal(scratch, r.Leaf) {
-					err = ErrNonCanonical
-				}
-			}
+			// The strict decoder accepts exactly the canonical encoding
+			// (decode then encode reproduces the input; FuzzDecodeCanonical
+			// checks this), so no re-encoding is needed here.
+			m, err := pg.leaves[i], pg.errs[i]
 			if err != nil {
 				fail(sr, at, expected, KindNonCanonical)
 				broken = true
@@ -396,23 +393,28 @@ func linkMatches(m map[string]any, prev *Segment) bool {
 }
 
 type page struct {
-	recs []Record
-	err  error
+	recs   []Record
+	leaves []map[string]any // decoded leaves (decoding runs in the prefetcher)
+	errs   []error
+	err    error
 }
 
-// prefetch reads the rows of a segment page by page in a goroutine so that
-// reading overlaps hashing; stop ends it and waits for it.
+// prefetch reads and decodes the rows of a segment page by page in two
+// goroutines (read, decode) so that reading, decoding and hashing overlap;
+// stop ends them and waits for them.
 func prefetch(ctx context.Context, src Store, log, seg string) (<-chan page, func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	ch := make(chan page, 1)
-	done := make(chan struct{})
+	raw := make(chan page, 1)
+	out := make(chan page, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(done)
-		defer close(ch)
+		defer wg.Done()
+		defer close(raw)
 		for from := uint64(0); ; {
 			recs, err := src.Records(ctx, log, seg, from, verifyPage)
 			select {
-			case ch <- page{recs: recs, err: err}:
+			case raw <- page{recs: recs, err: err}:
 			case <-ctx.Done():
 				return
 			}
@@ -422,10 +424,28 @@ func prefetch(ctx context.Context, src Store, log, seg string) (<-chan page, fun
 			from = recs[len(recs)-1].Seq + 1
 		}
 	}()
-	return ch, func() {
-		cancel()
-		for range ch {
+	go func() {
+		defer wg.Done()
+		defer close(out)
+		for pg := range raw {
+			pg.leaves = make([]map[string]any, len(pg.recs))
+			pg.errs = make([]error, len(pg.recs))
+			for i := range pg.recs {
+				pg.leaves[i], pg.errs[i] = DecodeCanonical(pg.recs[i].Leaf)
+			}
+			select {
+			case out <- pg:
+			case <-ctx.Done():
+				for range raw {
+				}
+				return
+			}
 		}
-		<-done
+	}()
+	return out, func() {
+		cancel()
+		for range out {
+		}
+		wg.Wait()
 	}
 }
