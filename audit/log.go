@@ -677,3 +677,39 @@ func DefaultLogs(privacyDroppable func(ctx context.Context, seg Segment) (bool, 
 		LogPrivacy:  {Period: Monthly, Retention: privacyRetention, Droppable: privacyDroppable},
 	}
 }
+
+// Join binds the log to a store transaction the caller already began,
+// for callers that manage their own *sql.Tx (wrap it with
+// sqlstore.Store.Join). Events appended through the returned Tx go into
+// that transaction; finish it with Tx.Commit (which refuses and rolls back
+// when an Append failed, returning ErrAuditWriteFailed) or Tx.Rollback.
+func (l *Log) Join(stx StoreTx) *Tx {
+	return &Tx{l: l, st: stx, heads: map[string]*head{}}
+}
+
+// Commit commits a transaction obtained from Join. If an Append failed, it
+// rolls back and returns ErrAuditWriteFailed: the action fails with the
+// audit write.
+func (tx *Tx) Commit(ctx context.Context) error {
+	if tx.done {
+		return fmt.Errorf("%w: transaction finished", ErrAuditWriteFailed)
+	}
+	if tx.failed != nil {
+		tx.done = true
+		_ = tx.st.Rollback()
+		if errors.Is(tx.failed, ErrAuditWriteFailed) {
+			return tx.failed
+		}
+		return fmt.Errorf("%w: %w", ErrAuditWriteFailed, tx.failed)
+	}
+	return tx.commit(ctx)
+}
+
+// Rollback aborts a transaction obtained from Join.
+func (tx *Tx) Rollback() error {
+	if tx.done {
+		return nil
+	}
+	tx.done = true
+	return tx.st.Rollback()
+}

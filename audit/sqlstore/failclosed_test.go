@@ -156,3 +156,50 @@ func TestAppendOnlyTriggers(t *testing.T) {
 		require.Equal(t, 2, n)
 	})
 }
+
+// A caller that began its own *sql.Tx joins it (Log.Join): the business
+// row and the event commit together, and a failed Append makes Commit
+// fail and roll back.
+func TestJoinCallerTx(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqltest.DB) {
+		ctx := t.Context()
+		st := newStore(t, db)
+		_, err := db.ExecContext(ctx, `CREATE TABLE business (id TEXT PRIMARY KEY)`)
+		require.NoError(t, err)
+		l := audittest.NewLog(t, st, audittest.NewClock(time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)))
+
+		sqlTx, err := db.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		tx := l.Join(st.Join(sqlTx))
+		_, err = sqlTx.ExecContext(ctx, `INSERT INTO business (id) VALUES ($1)`, "a")
+		require.NoError(t, err)
+		_, err = tx.Append(ctx, audittest.LoginFail(1))
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+
+		sqlTx, err = db.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		tx = l.Join(st.Join(sqlTx))
+		_, err = sqlTx.ExecContext(ctx, `INSERT INTO business (id) VALUES ($1)`, "b")
+		require.NoError(t, err)
+		_, err = tx.Append(ctx, audit.Event{Type: audit.AuthnLoginFail, Outcome: audit.Failure,
+			Actor: audit.Actor{Kind: audit.ActorUser, ID: "x"}, Attrs: map[string]any{"detail": "max@example.de"}})
+		require.ErrorIs(t, err, audit.ErrForbiddenContent)
+		require.ErrorIs(t, tx.Commit(ctx), audit.ErrAuditWriteFailed)
+
+		var ids []string
+		rows, err := db.QueryContext(ctx, `SELECT id FROM business`)
+		require.NoError(t, err)
+		for rows.Next() {
+			var id string
+			require.NoError(t, rows.Scan(&id))
+			ids = append(ids, id)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, []string{"a"}, ids)
+		rep, err := audit.Verify(ctx, st, audit.VerifyOptions{})
+		require.NoError(t, err)
+		require.True(t, rep.OK)
+		require.EqualValues(t, 1, rep.Events)
+	})
+}
