@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/digakit/digakit/kassenapi"
 	"github.com/digakit/digakit/kassenapi/kassenapitest"
+	"github.com/digakit/digakit/kassenapi/xrechnung"
+	"github.com/digakit/digakit/kassenapi/xrechnung/xrechnungtest"
 )
 
 func mustCode(t testing.TB, s string) kassenapi.Code {
@@ -408,33 +409,85 @@ func TestCircuitBreaker(t *testing.T) {
 func TestSubmitInvoice(t *testing.T) {
 	srv := kassenapitest.NewServer(t, kassenapitest.Options{})
 	c := newClient(t, srv, nil)
-	inv, err := os.ReadFile("../../shared/data/gkv/samples/dre0/xrechnung-2.2-valid_normal.xml")
-	if err != nil {
-		t.Skip("sample invoice not available: ", err)
-	}
+	ctx := t.Context()
 	r, err := srv.Directory().Route("ZZ", kassenapi.DateOf(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, test := range []bool{false, true} {
-		ans, err := c.SubmitInvoice(t.Context(), kassenapi.InvoiceSubmission{Route: r, Test: test, Number: "R-1", XML: inv})
+	// A code confirmed by a code check, and an invoice for it.
+	code := kassenapitest.NewCode("ZZ")
+	srv.AddCode(code, kassenapitest.State{Status: kassenapitest.Valid})
+	if _, err := c.ValidateCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	build := func(number string, code kassenapi.Code) []byte {
+		t.Helper()
+		inv := xrechnungtest.Invoice()
+		inv.Number, inv.Code = number, code.Plain()
+		xml, err := xrechnung.Build(inv)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(ans.Payload, []byte("<rep:accept/>")) || len(ans.Exchanges) != 1 || ans.Exchanges[0].InvoiceNumber != "R-1" {
-			t.Fatalf("answer %s %+v", ans.Payload, ans.Exchanges)
+		return xml
+	}
+	submit := func(number string, code kassenapi.Code, xml []byte, test bool) *xrechnung.Report {
+		t.Helper()
+		ans, err := c.SubmitInvoice(ctx, kassenapi.InvoiceSubmission{Route: r, Test: test, Number: number, Code: code, XML: xml})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ans.Exchanges) != 1 || ans.Exchanges[0].InvoiceNumber != number {
+			t.Fatalf("exchanges %+v", ans.Exchanges)
 		}
 		want := map[bool]string{false: "EDRE0", true: "TDRE0"}[test]
 		if ans.Exchanges[0].Procedure != want || srv.Calls()[len(srv.Calls())-1].Procedure != want {
-			t.Fatalf("procedure %s", ans.Exchanges[0].Procedure)
+			t.Fatalf("procedure %s, want %s", ans.Exchanges[0].Procedure, want)
 		}
+		rep, err := xrechnung.ParseReport(ans.Payload)
+		if err != nil {
+			t.Fatalf("the fake's answer is not a VARL report: %v", err)
+		}
+		return rep
+	}
+	inv := build("DG-1", code)
+	for _, test := range []bool{false, true} {
+		// Accepted, and a resend under the same number is accepted again.
+		if rep := submit("DG-1", code, inv, test); !rep.Valid || rep.Assessment != "accept" {
+			t.Fatalf("valid invoice rejected: %+v", rep)
+		}
+	}
+	// A second 380 for the same code under another number: INVER.
+	if rep := submit("DG-2", code, build("DG-2", code), false); rep.Valid || !reportHas(rep, "INVER-2") {
+		t.Fatalf("double billing accepted: %+v", rep)
+	}
+	// A code never confirmed by a code check: INVER.
+	other := kassenapitest.NewCode("ZZ")
+	if rep := submit("DG-3", other, build("DG-3", other), false); rep.Valid || !reportHas(rep, "INVER-1") {
+		t.Fatalf("unconfirmed code accepted: %+v", rep)
+	}
+	// An invoice that breaks a DiGA rule: rejected with the rule id.
+	broken := bytes.Replace(inv, []byte("<ram:TypeCode>380</ram:TypeCode>"), []byte("<ram:TypeCode>381</ram:TypeCode>"), 1)
+	if rep := submit("DG-1", code, broken, false); rep.Valid {
+		t.Fatalf("broken invoice accepted: %+v", rep)
 	}
 	// A sent invoice is never retried by the client.
 	srv.SetFault(kassenapitest.Fault{Kind: kassenapitest.FaultStatus, Status: 503})
-	_, err = c.SubmitInvoice(t.Context(), kassenapi.InvoiceSubmission{Route: r, XML: inv})
+	_, err = c.SubmitInvoice(ctx, kassenapi.InvoiceSubmission{Route: r, XML: inv})
 	if n := len(kassenapi.ExchangesOf(err)); n != 1 || kassenapi.ClassOf(err) != kassenapi.ClassTransient {
 		t.Fatalf("%d exchanges, %v", n, err)
 	}
+}
+
+// reportHas reports whether a report carries a message with rule code.
+func reportHas(rep *xrechnung.Report, code string) bool {
+	for _, st := range rep.Steps {
+		for _, m := range st.Messages {
+			if m.Code == code {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestConcurrentValidations(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/digakit/digakit/internal/cms"
 	"github.com/digakit/digakit/kassenapi"
+	"github.com/digakit/digakit/kassenapi/xrechnung/xrechnungtest"
 )
 
 // The seven GKV pseudo codes (GKV Anhang 6, spec A2.3). They behave as
@@ -207,6 +208,7 @@ type Server struct {
 	received   int // requests that reached the handler
 	codes      map[string]State
 	answered   map[string]bool
+	billed     map[string]string // code → number of its accepted 380
 	calls      []Call
 	fault      *Fault
 	codeFaults map[string]*Fault
@@ -241,7 +243,7 @@ func Start(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, pki: opts.PKI, done: make(chan struct{}), codes: map[string]State{},
-		answered: map[string]bool{}, codeFaults: map[string]*Fault{}}
+		answered: map[string]bool{}, billed: map[string]string{}, codeFaults: map[string]*Fault{}}
 	s.keyList = opts.PKI.KeyList()
 	roots := x509.NewCertPool()
 	roots.AddCert(s.pki.Root.Cert)
@@ -690,7 +692,7 @@ func (s *Server) answer(req *request, proc string, clearing *Party, call *Call) 
 	}
 	switch proc {
 	case kassenapi.ProcedureInvoice, kassenapi.ProcedureInvoiceTest:
-		ans.raw = invoiceReport(sd.Content)
+		ans.raw = s.invoiceReport(sd.Content)
 		return ans
 	}
 	m, err := kassenapi.ParseCheckMessage(sd.Content)
@@ -890,17 +892,29 @@ func (a *answerMsg) xml(proc, clearingIK string) []byte {
 	return out
 }
 
-// invoiceReport is the fake's answer to an invoice: a minimal KoSIT-style
-// report that accepts it (the billing side of the fake is Part B).
-func invoiceReport(invoice []byte) []byte {
-	accept := bytes.Contains(invoice, []byte("CrossIndustryInvoice"))
-	rec := "reject"
-	if accept {
-		rec = "accept"
+// invoiceReport answers an invoice like the insurers' billing endpoints
+// (kassenapi spec B2.4, B5): a KoSIT VARL report that rejects an invoice
+// with a DiGA rule error (val-sch.3), a Freischaltcode that was never
+// confirmed by a code check (INVER-1) or a second 380 for a code already
+// billed under another number (INVER-2), and accepts everything else. A
+// resend under the same number is accepted again (idempotent).
+func (s *Server) invoiceReport(invoice []byte) []byte {
+	number, code, typ := xrechnungtest.InvoiceKeys(invoice)
+	msgs := xrechnungtest.CheckMessages(invoice)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(msgs) == 0 {
+		prev, billed := s.billed[code]
+		switch {
+		case !s.answered[code]:
+			msgs = append(msgs, xrechnungtest.ReportMessage{Step: "INVER", Code: "INVER-1", Text: "Freischaltcode nicht gefunden"})
+		case typ == "380" && billed && prev != number:
+			msgs = append(msgs, xrechnungtest.ReportMessage{Step: "INVER", Code: "INVER-2", Text: "Freischaltcode bereits abgerechnet"})
+		case typ == "380":
+			s.billed[code] = number
+		}
 	}
-	return []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
-		`<rep:report xmlns:rep="http://www.xoev.de/de/validator/varl/1" valid="` + fmt.Sprint(accept) + `">` +
-		`<rep:assessment><rep:` + rec + `/></rep:assessment></rep:report>` + "\n")
+	return xrechnungtest.Report(invoice, number, code, msgs, s.opts.Now())
 }
 
 // wrongAES returns the DES-EDE3-CBC OID for FaultWrongAESOID.

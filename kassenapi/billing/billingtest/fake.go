@@ -2,20 +2,14 @@ package billingtest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"fmt"
-	"html"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/digakit/digakit/kassenapi"
 	"github.com/digakit/digakit/kassenapi/kassenapitest"
-	"github.com/digakit/digakit/kassenapi/xrechnung"
+	"github.com/digakit/digakit/kassenapi/xrechnung/xrechnungtest"
 )
 
 // Insurer is an in-process fake of the insurers' code check and billing
@@ -219,12 +213,6 @@ func (f *Insurer) ValidateCode(ctx context.Context, code kassenapi.Code) (*kasse
 		Exchanges: []kassenapi.Exchange{ex}}, nil
 }
 
-var (
-	reNumber = regexp.MustCompile(`<rsm:ExchangedDocument>\s*<ram:ID>([^<]*)</ram:ID>`)
-	reCode   = regexp.MustCompile(`<ram:BuyerAssignedID schemeID="XR02">([^<]*)</ram:BuyerAssignedID>`)
-	reType   = regexp.MustCompile(`<ram:TypeCode>(380|384)</ram:TypeCode>`)
-)
-
 // SubmitInvoice implements billing.Submitter.
 func (f *Insurer) SubmitInvoice(ctx context.Context, s kassenapi.InvoiceSubmission) (*kassenapi.InvoiceAnswer, error) {
 	if err := f.wait(ctx); err != nil {
@@ -244,21 +232,16 @@ func (f *Insurer) SubmitInvoice(ctx context.Context, s kassenapi.InvoiceSubmissi
 		ex.Sent, ex.OK, ex.Class = false, false, kassenapi.ClassTransient
 		return nil, &exchangeError{err: &kassenapi.TransportError{Sent: false, Class: kassenapi.ClassTransient, Err: errors.New("connection refused")}, exs: []kassenapi.Exchange{ex}}
 	}
-	number, code, typ := match(reNumber, s.XML), match(reCode, s.XML), match(reType, s.XML)
-	var msgs []msg
-	for _, fd := range xrechnung.Check(s.XML) {
-		if fd.Level == xrechnung.LevelError {
-			msgs = append(msgs, msg{step: "val-sch.3", code: fd.Rule, text: fd.Message})
-		}
-	}
+	number, code, typ := xrechnungtest.InvoiceKeys(s.XML)
+	msgs := xrechnungtest.CheckMessages(s.XML)
 	if len(msgs) == 0 {
 		switch {
 		case !f.ant[code]:
-			msgs = append(msgs, msg{step: "INVER", code: "INVER-1", text: "fake: Freischaltcode / Rezeptcode nicht gefunden"})
+			msgs = append(msgs, xrechnungtest.ReportMessage{Step: "INVER", Code: "INVER-1", Text: "fake: Freischaltcode / Rezeptcode nicht gefunden"})
 		case typ == "380" && len(f.billed[code]) > 0 && !slices.Contains(f.billed[code], number):
-			msgs = append(msgs, msg{step: "INVER", code: "INVER-2", text: "fake: Freischaltcode bereits unter anderer Rechnungsnummer abgerechnet"})
+			msgs = append(msgs, xrechnungtest.ReportMessage{Step: "INVER", Code: "INVER-2", Text: "fake: Freischaltcode bereits unter anderer Rechnungsnummer abgerechnet"})
 		case f.booked(number) && f.RejectDuplicate:
-			msgs = append(msgs, msg{step: "INVER", code: "INVER-3", text: "fake: Rechnungsnummer bereits vorhanden"})
+			msgs = append(msgs, xrechnungtest.ReportMessage{Step: "INVER", Code: "INVER-3", Text: "fake: Rechnungsnummer bereits vorhanden"})
 		}
 	}
 	if len(msgs) == 0 && !f.booked(number) {
@@ -275,53 +258,9 @@ func (f *Insurer) SubmitInvoice(ctx context.Context, s kassenapi.InvoiceSubmissi
 	if len(msgs) > 0 {
 		ex.Class = kassenapi.ClassRejected
 	}
-	return &kassenapi.InvoiceAnswer{Payload: report(s.XML, number, code, msgs), Exchanges: []kassenapi.Exchange{ex}}, nil
+	return &kassenapi.InvoiceAnswer{Payload: xrechnungtest.Report(s.XML, number, code, msgs, time.Now()), Exchanges: []kassenapi.Exchange{ex}}, nil
 }
 
 func (f *Insurer) booked(number string) bool {
 	return slices.ContainsFunc(f.invoices, func(i Invoice) bool { return i.Number == number })
-}
-
-func match(re *regexp.Regexp, b []byte) string {
-	m := re.FindSubmatch(b)
-	if m == nil {
-		return ""
-	}
-	return strings.TrimSpace(string(m[1]))
-}
-
-type msg struct{ step, code, text string }
-
-// report renders a VARL report like the KoSIT validator (spec B2.4).
-func report(doc []byte, number, code string, msgs []msg) []byte {
-	h := sha256.Sum256(doc)
-	var b strings.Builder
-	valid := len(msgs) == 0
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>
-<rep:report xmlns:rep="http://www.xoev.de/de/validator/varl/1" xmlns:s="http://www.xoev.de/de/validator/framework/1/scenarios" varlVersion="1.0.0" valid="%v">
-<rep:engine><rep:name>digakit fake insurer</rep:name></rep:engine>
-<rep:timestamp>%s</rep:timestamp>
-<rep:documentIdentification><rep:documentHash><rep:hashAlgorithm>SHA-256</rep:hashAlgorithm><rep:hashValue>%s</rep:hashValue></rep:documentHash></rep:documentIdentification>
-<rep:scenarioMatched><s:scenario><s:name>DiGA fake</s:name></s:scenario>
-<rep:documentData><id>%s</id><digaFreischaltcode>%s</digaFreischaltcode></rep:documentData>
-`, valid, time.Now().UTC().Format(time.RFC3339), base64.StdEncoding.EncodeToString(h[:]), html.EscapeString(number), html.EscapeString(code))
-	for _, step := range []string{"val-xsd", "val-sch.1", "val-sch.2", "val-sch.3", "INVER"} {
-		var in []msg
-		for _, m := range msgs {
-			if m.step == step {
-				in = append(in, m)
-			}
-		}
-		fmt.Fprintf(&b, `<rep:validationStepResult id="%s" valid="%v">`, step, len(in) == 0)
-		for i, m := range in {
-			fmt.Fprintf(&b, `<rep:message id="%s.m%d" code="%s" level="error" xpathLocation="/">%s</rep:message>`, step, i+1, html.EscapeString(m.code), html.EscapeString(m.text))
-		}
-		b.WriteString("</rep:validationStepResult>\n")
-	}
-	if valid {
-		b.WriteString("</rep:scenarioMatched><rep:assessment><rep:accept/></rep:assessment></rep:report>\n")
-	} else {
-		b.WriteString("</rep:scenarioMatched><rep:assessment><rep:reject/></rep:assessment></rep:report>\n")
-	}
-	return []byte(b.String())
 }
