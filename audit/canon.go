@@ -15,6 +15,8 @@ const maxSafeInt = 1<<53 - 1
 // RFC 8785) of v to dst. v is built from map[string]any, []any, string,
 // bool and the integer types. Strings must be printable ASCII; anything else
 // (floats, nil, control characters) yields ErrForbiddenContent.
+//
+// REQ: ASVS5:16.4.1, audit-spec:2.4
 func AppendCanonical(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case map[string]any:
@@ -110,6 +112,8 @@ func appendString(dst []byte, s string) ([]byte, error) {
 // non-canonical member order, whitespace, non-ASCII, escapes other than \"
 // and \\, floats, leading zeros and null are rejected with ErrNonCanonical.
 // Objects decode to map[string]any, arrays to []any, numbers to int64.
+//
+// REQ: audit-spec:2.4
 func DecodeCanonical(b []byte) (map[string]any, error) {
 	if len(b) > MaxEventSize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrEventTooLarge, len(b))

@@ -41,6 +41,8 @@ const maxSignatures = 100
 // newline, exactly three body lines (no extensions), a size without
 // leading zero or sign, a padded base64 root of 32 bytes, one blank line
 // and 1 to 100 well-formed signature lines. Errors wrap ErrBadCheckpoint.
+//
+// REQ: audit-spec:2.3
 func ParseCheckpoint(msg []byte) (Checkpoint, error) {
 	var c Checkpoint
 	bad := func(what string) (Checkpoint, error) {
@@ -150,6 +152,8 @@ type CheckpointSink interface {
 // transaction under the head lock. After commit it ships every checkpoint
 // that a sink has not accepted yet. It returns the newly signed
 // checkpoints. It is idempotent and safe to run concurrently.
+//
+// REQ: TR03161-3:O.Arch_11, ASVS5:16.4.3, audit-spec:3.4
 func (l *Log) Checkpoint(ctx context.Context) ([]SignedCheckpoint, error) {
 	l.cpMu.Lock()
 	defer l.cpMu.Unlock()

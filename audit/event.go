@@ -254,6 +254,8 @@ func ProbeID(key []byte, identifier string) string {
 
 // value validates ev and returns its canonical members without the members
 // Log assigns, plus the names of redacted fields.
+//
+// REQ: ASVS5:16.2.1, ASVS5:16.2.5, audit-spec:3.1
 func (ev *Event) value(policy ForbiddenPolicy, netKey []byte) (map[string]any, []string, error) {
 	c := &checker{policy: policy}
 	if !ev.Type.Known() {

@@ -114,6 +114,8 @@ type Log struct {
 }
 
 // New validates cfg and returns a Log.
+//
+// REQ: TR03161-3:O.Arch_11, ASVS5:16.4.2
 func New(cfg Config) (*Log, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("audit: Config.Store is required")
@@ -549,6 +551,8 @@ func (tx *Tx) commit(ctx context.Context) error {
 // returns nil and no Append failed; an Append failure makes InTx return
 // ErrAuditWriteFailed (wrapping the cause) even if fn swallowed it
 // (fail closed, spec §3.3).
+//
+// REQ: ASVS5:16.5.3, audit-spec:3.3
 func (l *Log) InTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	st, err := l.store.Begin(ctx)
 	if err != nil {
@@ -587,6 +591,8 @@ type batchReq struct {
 // MaxBatch) in one transaction. It returns after that commit; nil means
 // the events are durable (acknowledged). A batch failure gives every
 // caller of the batch ErrAuditWriteFailed.
+//
+// REQ: audit-spec:3.3
 func (l *Log) Record(ctx context.Context, evs ...Event) ([]Receipt, error) {
 	ps, err := l.prepare(evs)
 	if err != nil {

@@ -27,6 +27,8 @@ type Query struct {
 // records authz_fail and returns ErrAccessDenied) and records every read as
 // audit_read (attrs log, seg, from, count); if that record fails, the read
 // fails and no events are returned.
+//
+// REQ: audit-spec:3.6
 func (l *Log) Read(ctx context.Context, p Principal, q Query) ([]Record, error) {
 	if !slices.Contains(p.Roles, RoleAuditReader) {
 		_, err := l.Record(ctx, Event{Type: AuthzFail, Outcome: Failure, Reason: "role", Actor: p.Actor,
@@ -80,6 +82,8 @@ var protocolPrefixes = []string{"consent_", "data_", "prescription_", "epa_", "k
 // limit entries (0 means 1000). The caller (a refserver handler) must have
 // authenticated the subject; only events whose subject is the pseudonym
 // and whose type is on the allow-list are returned.
+//
+// REQ: audit-spec:3.6
 func (l *Log) Protocol(ctx context.Context, subject string, limit int) ([]ProtocolEntry, error) {
 	if !rePseudonym.MatchString(subject) {
 		return nil, fmt.Errorf("%w: subject is not a pseudonym", ErrForbiddenContent)

@@ -17,6 +17,8 @@ const DropBatch = 10000
 // segment row with its final checkpoint is kept (state dropped), and an
 // audit_segment_dropped event with seg, size and root goes into the
 // current segment of the same log. It returns the dropped segments.
+//
+// REQ: TR03161-3:O.Data_2, audit-spec:3.2
 func (l *Log) DropExpired(ctx context.Context) ([]Segment, error) {
 	now := l.now().UTC()
 	var out []Segment

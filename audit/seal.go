@@ -175,6 +175,8 @@ func (l *Log) Unseal(ctx context.Context, rec Record) (map[string]string, error)
 // subject's seal key and records key_destroyed (spec §3.5). The audit rows
 // stay untouched, so the log still verifies. Shredding a subject without
 // key only records the event.
+//
+// REQ: TR03161-3:O.Data_7, audit-spec:3.5
 func (l *Log) Shred(ctx context.Context, subject string) error {
 	if !rePseudonym.MatchString(subject) {
 		return fmt.Errorf("%w: subject is not a pseudonym", ErrForbiddenContent)

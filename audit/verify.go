@@ -84,6 +84,8 @@ type Report struct {
 // are numbered in verification order (logs by name, segments in opening
 // order, rows by seq); Report.FirstBad is the number of the earliest
 // failing event. The error is non-nil only for I/O failures.
+//
+// REQ: ASVS5:16.4.2, audit-spec:3.9
 func Verify(ctx context.Context, src Store, opt VerifyOptions) (Report, error) {
 	start := time.Now()
 	rep := Report{Segments: []SegmentReport{}, Warnings: []string{}}

@@ -149,6 +149,8 @@ type Result struct {
 // restart or an overlapping run never alerts twice), sends them, and
 // advances the cursor. Alerts a sink did not accept are re-sent by the
 // next step. The refserver runs it as a River periodic job every 5 s.
+//
+// REQ: TR03161-3:O.Org_3, audit-spec:3.7
 func (e *Engine) Evaluate(ctx context.Context) (Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -86,6 +86,8 @@ var ErrInvalidRule = errors.New("detect: invalid rule")
 
 // Validate checks a rule set: unique ids, a runbook on every rule, known
 // types, a positive threshold and a known key.
+//
+// REQ: TR03161-3:O.Org_4
 func Validate(rules []Rule) error {
 	seen := map[string]bool{}
 	for _, r := range rules {
@@ -124,6 +126,8 @@ func Validate(rules []Rule) error {
 // DefaultRules returns the default rule set of audit spec §3.7 (thresholds
 // are proposals, configurable). D3 (global failure ratio) and D11
 // (dashboard only) are not alert rules here.
+//
+// REQ: TR03161-3:O.Org_3, TR03161-3:O.Org_4
 func DefaultRules() []Rule {
 	fail := []audit.Type{audit.AuthnLoginFail}
 	return []Rule{
