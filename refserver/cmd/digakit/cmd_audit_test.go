@@ -232,3 +232,21 @@ func TestAuditVerifyUsage(t *testing.T) {
 func noteKey() (string, string, error) {
 	return note.GenerateKey(rand.Reader, "audit.example-diga.de/security")
 }
+
+// --log/--seg restrict the scope; the text report names the failing
+// segment and kind.
+func TestAuditVerifyScopeAndText(t *testing.T) {
+	dsn, db, _ := auditFixture(t, 100)
+	exec(t, db, `DROP TRIGGER IF EXISTS audit_events_no_update`)
+	exec(t, db, `UPDATE audit_events SET root = zeroblob(32) WHERE seq = 7`)
+	stdout, _, code := runCLI(t, "", "audit", "verify", "--db", dsn)
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stdout, "FAIL security/2026-01 seq 7: root_mismatch")
+	require.Contains(t, stdout, "first bad event 7 (root_mismatch)")
+	out, _, code := runVerify(t, "--db", dsn, "--log", "privacy")
+	require.Equal(t, exitOK, code)
+	require.Zero(t, out.Events)
+	out, _, code = runVerify(t, "--db", dsn, "--seg", "2026-01")
+	require.Equal(t, exitInvalid, code)
+	require.EqualValues(t, 7, *out.FirstBad)
+}
