@@ -27,9 +27,9 @@ type Client struct {
 	OAuth    *oauth2.Config
 	// Now is the clock for TOTP codes (nil = time.Now).
 	Now func() time.Time
-	// lastStep remembers the last TOTP step used so that the next login
+	// lastStep remembers the last TOTP step used per secret so that the next login
 	// uses a later one (the server rejects replays).
-	lastStep int64
+	lastStep map[string]int64
 }
 
 // Token is the result of a login or refresh.
@@ -127,11 +127,16 @@ func pageError(step string, resp *http.Response, body string) error {
 
 // code returns a TOTP code for a step after the last one used.
 func (c *Client) code(secret string) (string, error) {
+	// Never reuse a time step of the same secret: the server refuses a
+	// replayed code (waiting for the next step would also do).
 	step := c.now().Unix() / 30
-	if step <= c.lastStep {
-		step = c.lastStep + 1
+	if last, ok := c.lastStep[secret]; ok && step <= last {
+		step = last + 1
 	}
-	c.lastStep = step
+	if c.lastStep == nil {
+		c.lastStep = map[string]int64{}
+	}
+	c.lastStep[secret] = step
 	return totp.GenerateCodeCustom(secret, time.Unix(step*30, 0), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 }
 

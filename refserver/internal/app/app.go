@@ -19,6 +19,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/digakit/digakit/kassenapi/billing"
+	"github.com/digakit/digakit/refserver/internal/auth"
 	"github.com/digakit/digakit/refserver/internal/config"
 	"github.com/digakit/digakit/refserver/internal/jobs"
 	"github.com/digakit/digakit/refserver/internal/logx"
@@ -74,6 +76,14 @@ type Server struct {
 	// steps are the library step functions run periodically on River
 	// (refserver spec §3.13), registered while the services are mounted.
 	steps []jobs.Step
+	// workerHooks and periodic add River workers and periodic jobs of
+	// services that bring their own (billing).
+	workerHooks []func(*river.Workers)
+	periodic    []*river.PeriodicJob
+	// authSvc is the auth service (access-token checks for other APIs);
+	// billingSvc the redemption and billing service, when configured.
+	authSvc    *auth.Service
+	billingSvc *billing.Service
 	// background goroutines (policy refresh, certificate reload) run on
 	// bgCtx until Shutdown.
 	bgCtx    context.Context
@@ -178,10 +188,14 @@ func Start(ctx context.Context, o Options) (srv *Server, err error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &jobs.MaintenanceWorker{DBs: []*store.DB{s.main, s.billing}})
+	for _, hook := range s.workerHooks {
+		hook(workers)
+	}
 	periodic, err := jobs.AddSteps(workers, s.steps...)
 	if err != nil {
 		return nil, &StartupError{"jobs", err}
 	}
+	periodic = append(periodic, s.periodic...)
 	s.runner, err = jobs.New(s.main, jobs.Config{
 		Logger:            log.With("component", "jobs"),
 		Workers:           workers,
@@ -236,6 +250,10 @@ func (s *Server) listen(ctx context.Context) error {
 	public.HandleFunc("/", notFound)
 	// auth service (helper G1): OP endpoints, login/registration pages, /v1/me/sessions
 	if err := s.mountAuth(public); err != nil {
+		return err
+	}
+	// redemption and billing (kassenapi spec B3)
+	if err := s.mountBilling(ctx, public, admin); err != nil {
 		return err
 	}
 	if admin != nil {

@@ -57,6 +57,7 @@ func (s *Server) mountAuth(public *http.ServeMux) error {
 		return &StartupError{"auth", err}
 	}
 	svc.Mount(public)
+	s.authSvc = svc
 	// Expired auth requests, codes, tokens and sessions are deleted by a
 	// River step, once across replicas.
 	s.steps = append(s.steps, jobs.Step{Name: "auth_cleanup", Interval: time.Hour, RunOnStart: true, Run: svc.Cleanup})

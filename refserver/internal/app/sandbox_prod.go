@@ -26,3 +26,8 @@ func checkSandboxAllowed(c *config.Config) error {
 	}
 	return nil
 }
+
+// sandboxKasse is unreachable in a production build (no sandbox).
+func sandboxKasse(sandboxPeers) (*kassePeers, error) {
+	return nil, errors.New("not available in this build")
+}

@@ -11,8 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
+	"github.com/digakit/digakit/kassenapi/xrechnung"
 	"github.com/digakit/digakit/refserver/internal/appversion"
 	"github.com/digakit/digakit/refserver/internal/store"
 	"github.com/digakit/digakit/refserver/internal/tlsconf"
@@ -49,6 +51,10 @@ type Config struct {
 	Jobs Jobs `json:"jobs"`
 	// AppVersions configures the update service (minimum app versions).
 	AppVersions AppVersions `json:"app_versions"`
+	// Kasse configures the insurers' API client, redemption and billing.
+	// Without it (and without the sandbox) the redemption endpoints are
+	// not served.
+	Kasse *Kasse `json:"kasse,omitempty"`
 	// Auth configures the auth service (refserver spec §3.2).
 	Auth Auth `json:"auth"`
 	// Sandbox starts the fake peers in-process for every peer that is not
@@ -86,6 +92,42 @@ type Admin struct {
 	ClientCA string `json:"client_ca"`
 	// Profile is the admin listener's TLS profile. Default: tls.profile.
 	Profile string `json:"profile"`
+}
+
+// Kasse configures the insurers' API (kassenapi spec A3) and the
+// redemption and billing service (kassenapi spec B3). File settings name
+// PEM or data files; no secret stands in the configuration itself.
+type Kasse struct {
+	// ManufacturerIK is our IK (9 digits); DiGAID our 5-digit DiGA-ID.
+	ManufacturerIK string `json:"manufacturer_ik"`
+	DiGAID         string `json:"diga_id"`
+	// IdentityKey and IdentityCert are the ITSG identity: the private key
+	// (PEM) and our certificate chain (PEM or .p7c).
+	IdentityKey  string `json:"identity_key"`
+	IdentityCert string `json:"identity_cert"`
+	// KeyListURL is the ITSG key list; DirectoryURL the insurers'
+	// endpoint directory (raw XML or ZIP). Both are refreshed daily.
+	KeyListURL   string `json:"key_list_url"`
+	DirectoryURL string `json:"directory_url"`
+	// RootCA optionally adds a PEM file of TLS roots for the insurers'
+	// endpoints (the system roots stay).
+	RootCA string `json:"root_ca,omitempty"`
+	// AllowTestCodes accepts 77… test codes through the T-procedures,
+	// sent to the insurer with prefix TestPrefix. Never in production.
+	AllowTestCodes bool   `json:"allow_test_codes,omitempty"`
+	TestPrefix     string `json:"test_prefix,omitempty"`
+	// Seller is the invoice seller (our company): ik, name, vatid or
+	// taxnumber, contact {name, phone, email}, address {street, postcode,
+	// city, country}.
+	Seller xrechnung.Party `json:"seller"`
+	// Catalog is a JSON file with the prices per DiGA-VE-ID
+	// (xrechnung.Catalog).
+	Catalog string `json:"catalog"`
+	// NumberPrefix prefixes invoice numbers. Default "DG".
+	NumberPrefix string `json:"number_prefix,omitempty"`
+	// OperatorTokenFile holds the bearer token of the billing operator
+	// endpoints. Empty: generated into <data>/keys/operator-token.
+	OperatorTokenFile string `json:"operator_token_file,omitempty"`
 }
 
 // AppVersions configures the update service (refserver spec §3.4).
@@ -268,6 +310,11 @@ func (c *Config) LogLevel() slog.Level {
 	return l
 }
 
+var (
+	ikPattern     = regexp.MustCompile(`^[0-9]{9}$`)
+	digaIDPattern = regexp.MustCompile(`^[0-9]{5}$`)
+)
+
 // Problem is one configuration problem.
 type Problem struct {
 	// Field is the JSON path of the setting.
@@ -346,6 +393,28 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("app_versions.policies[%d]", i), "second policy for platform %s", p.Platform)
 		}
 		seen[p.Platform] = true
+	}
+	if k := c.Kasse; k != nil {
+		if !ikPattern.MatchString(k.ManufacturerIK) {
+			add("kasse.manufacturer_ik", "want 9 digits")
+		}
+		if !digaIDPattern.MatchString(k.DiGAID) {
+			add("kasse.diga_id", "want 5 digits")
+		}
+		for _, f := range []struct{ field, v string }{
+			{"kasse.identity_key", k.IdentityKey}, {"kasse.identity_cert", k.IdentityCert},
+			{"kasse.key_list_url", k.KeyListURL}, {"kasse.directory_url", k.DirectoryURL}, {"kasse.catalog", k.Catalog},
+		} {
+			if f.v == "" {
+				add(f.field, "required")
+			}
+		}
+		if k.AllowTestCodes && k.TestPrefix == "" {
+			add("kasse.test_prefix", "required with allow_test_codes")
+		}
+		if k.Seller.IK != "" && k.Seller.IK != k.ManufacturerIK {
+			add("kasse.seller.ik", "must equal kasse.manufacturer_ik")
+		}
 	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.Log.Level)); err != nil {
