@@ -111,6 +111,7 @@ var (
 	reKVNR   = regexp.MustCompile(`\b[A-Z][0-9]{9}\b`)
 	reBase64 = regexp.MustCompile(`[A-Za-z0-9+/_=-]{41,}`)
 	reB32Sec = regexp.MustCompile(`[A-Z2-7]{16,}`)
+	reICD    = regexp.MustCompile(`\b[A-Z][0-9]{2}\.[0-9]{1,2}\b`)
 	reIPv4   = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`)
 	reIPv6   = regexp.MustCompile(`(?i)\b[0-9a-f]{1,4}(:[0-9a-f]{0,4}){2,7}\b`)
 	reHexTok = regexp.MustCompile(`[0-9a-fA-F]{32,}`)
@@ -178,6 +179,8 @@ func (c *checker) str(field, v string, max int, hashOK bool) (string, error) {
 		return c.bad(field, "url")
 	case n >= 16 && reB32Sec.MatchString(v):
 		return c.bad(field, "secret")
+	case n >= 5 && strings.IndexByte(v, '.') >= 0 && reICD.MatchString(v):
+		return c.bad(field, "health")
 	case (strings.Count(v, ".") >= 3 && reIPv4.MatchString(v)) || (strings.Count(v, ":") >= 2 && reIPv6.MatchString(v)):
 		return c.bad(field, "ip")
 	case !hashOK && ((n > 40 && reBase64.MatchString(v)) || (n >= 32 && reHexTok.MatchString(v)) || passwordLike(v)):
@@ -256,7 +259,7 @@ func ProbeID(key []byte, identifier string) string {
 // Log assigns, plus the names of redacted fields.
 //
 // REQ: ASVS5:16.2.1, ASVS5:16.2.5, audit-spec:3.1
-func (ev *Event) value(policy ForbiddenPolicy, netKey []byte) (map[string]any, []string, error) {
+func (ev *Event) value(policy ForbiddenPolicy, netKey []byte, allowed map[Type][]string) (map[string]any, []string, error) {
 	c := &checker{policy: policy}
 	if !ev.Type.Known() {
 		return nil, nil, ErrUnknownType
@@ -394,6 +397,9 @@ func (ev *Event) value(policy ForbiddenPolicy, netKey []byte) (map[string]any, [
 		for _, k := range keys {
 			if !reAttrKey.MatchString(k) || (reBadKey.MatchString(k) && k != "code_id") {
 				return nil, nil, fmt.Errorf("%w: attr name not allowed", ErrForbiddenContent)
+			}
+			if list, ok := allowed[ev.Type]; ok && !slices.Contains(list, k) {
+				return nil, nil, fmt.Errorf("%w: attr %s not allowed for type %s", ErrForbiddenContent, k, ev.Type)
 			}
 			v, err := c.attr("attrs."+k, isHashAttr(k), ev.Attrs[k], 0)
 			if err != nil {

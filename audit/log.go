@@ -73,6 +73,11 @@ type Config struct {
 	CheckpointSinks []CheckpointSink
 	// OnForbidden is Reject (zero value) or Redact.
 	OnForbidden ForbiddenPolicy
+	// AllowedAttrs, when it has an entry for a type, is the allow-list of
+	// attribute names of that type; other names are forbidden content.
+	// Types without an entry accept any well-formed name that is not on
+	// the built-in deny list (password, token, mail, name, diagnosis, …).
+	AllowedAttrs map[Type][]string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the random source of ids, keys and nonces; nil means
@@ -191,7 +196,7 @@ func (l *Log) prepare(evs []Event) ([]prepared, error) {
 	out := make([]prepared, 0, len(evs))
 	for i := range evs {
 		ev := &evs[i]
-		m, red, err := ev.value(l.cfg.OnForbidden, l.cfg.NetKey)
+		m, red, err := ev.value(l.cfg.OnForbidden, l.cfg.NetKey, l.cfg.AllowedAttrs)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +211,7 @@ func (l *Log) prepare(evs []Event) ([]prepared, error) {
 			}
 			extra := Event{Type: InputValidationFail, Outcome: Failure, Actor: ev.Actor, Subject: ev.Subject,
 				Attrs: map[string]any{"fields": fields, "event_type": string(ev.Type)}}
-			m2, _, err := extra.value(Reject, nil)
+			m2, _, err := extra.value(Reject, nil, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -361,7 +366,7 @@ func (tx *Tx) rollover(ctx context.Context, h *head, logName, segID string, ts t
 	if prev != nil {
 		link := Event{Type: AuditSegmentOpened, Outcome: Success, Actor: Actor{Kind: ActorSystem, ID: "system"},
 			Attrs: map[string]any{"prev_seg": prev.Seg, "prev_size": int64(prev.Size), "prev_root": b64(prev.Root)}}
-		m, _, err := link.value(Reject, nil)
+		m, _, err := link.value(Reject, nil, nil)
 		if err != nil {
 			return err
 		}

@@ -71,6 +71,8 @@ func TestForbiddenContent(t *testing.T) {
 		"long":      strings.Repeat("x", 10000),
 		"url query": "https://example.org/cb?code=abc",
 		"hex token": strings.Repeat("ab12", 10),
+		"icd code":  "diagnosis F32.1",
+		"ipv4":      "client 203.0.113.9",
 	}
 	for name, p := range payloads {
 		t.Run(name, func(t *testing.T) {
@@ -117,6 +119,20 @@ func TestForbiddenContent(t *testing.T) {
 			require.Error(t, err, i)
 		}
 	})
+}
+
+// Config.AllowedAttrs restricts the attribute names of a type.
+func TestAllowedAttrs(t *testing.T) {
+	l, err := audit.New(audit.Config{Store: memstore.New(),
+		AllowedAttrs: map[audit.Type][]string{audit.AuthnLoginFail: {"retries"}}})
+	require.NoError(t, err)
+	ev := audittest.LoginFail(1)
+	ev.Attrs = map[string]any{"retries": 2}
+	_, err = l.Record(t.Context(), ev)
+	require.NoError(t, err)
+	ev.Attrs = map[string]any{"comment": "ok"}
+	_, err = l.Record(t.Context(), ev)
+	require.ErrorIs(t, err, audit.ErrForbiddenContent)
 }
 
 // Size limit boundary: 8 192 bytes accepted, 8 193 rejected.
