@@ -457,3 +457,29 @@ func TestCanaries(t *testing.T) {
 	n := len(allRecords(t, st))
 	require.Greater(t, n, len(canaries))
 }
+
+// Status reports checkpoint age, growth and unshipped checkpoints.
+func TestStatus(t *testing.T) {
+	ctx := t.Context()
+	st := memstore.New()
+	clk := audittest.NewClock(t0)
+	l, err := audit.New(audit.Config{Store: st, OriginPrefix: audittest.TestOriginPrefix, Signers: audittest.Signers(), Now: clk.Now,
+		CheckpointSinks: []audit.CheckpointSink{audit.FileSink{Dir: t.TempDir()}}})
+	require.NoError(t, err)
+	_, err = l.Record(ctx, audittest.LoginFail(1))
+	require.NoError(t, err)
+	clk.Advance(2 * time.Minute)
+	_, err = l.Checkpoint(ctx)
+	require.NoError(t, err)
+	_, err = l.Record(ctx, audittest.LoginFail(1))
+	require.NoError(t, err)
+	clk.Advance(6 * time.Minute)
+	ss, err := l.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, ss, 1)
+	require.True(t, ss[0].Grown)
+	require.Equal(t, uint64(2), ss[0].Size)
+	require.Equal(t, uint64(1), ss[0].CheckpointSize)
+	require.Equal(t, 6*time.Minute, ss[0].CheckpointAge)
+	require.Zero(t, ss[0].Unshipped)
+}
