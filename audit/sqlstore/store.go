@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digakit/digakit/audit"
@@ -21,6 +22,7 @@ import (
 type Store struct {
 	db      *sql.DB
 	dialect string
+	heads   sync.Map // logs whose head row is known to exist (committed)
 }
 
 var _ audit.Store = (*Store)(nil)
@@ -409,8 +411,13 @@ func (t *Tx) LockHead(ctx context.Context, log string) (audit.Segment, bool, err
 	// The insert creates the head row if missing and, on SQLite, takes the
 	// write lock even in a deferred transaction without writing a page;
 	// PostgreSQL locks the head row with FOR UPDATE.
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO audit_heads (log, seg) VALUES ($1, '') ON CONFLICT (log) DO NOTHING`, log); err != nil {
-		return audit.Segment{}, false, fmt.Errorf("sqlstore: lock head: %w", err)
+	// Once the head row is known to exist, the insert is skipped; SQLite
+	// then relies on BEGIN IMMEDIATE (_txlock=immediate) or the
+	// one-connection pool for the write lock.
+	if _, known := t.s.heads.Load(log); !known {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO audit_heads (log, seg) VALUES ($1, '') ON CONFLICT (log) DO NOTHING`, log); err != nil {
+			return audit.Segment{}, false, fmt.Errorf("sqlstore: lock head: %w", err)
+		}
 	}
 	q := `SELECT h.seg, s.state, s.size, s.root, s.last_ts, s.opened_at, s.closed_at, s.dropped_at, s.final_checkpoint
 FROM audit_heads h LEFT JOIN audit_segments s ON s.log = h.log AND s.seg = h.seg WHERE h.log = $1`
@@ -435,6 +442,7 @@ FROM audit_heads h LEFT JOIN audit_segments s ON s.log = h.log AND s.seg = h.seg
 	if sg.Seg == "" {
 		return audit.Segment{}, false, nil
 	}
+	t.s.heads.Store(log, true) // a non-empty head seg was committed earlier
 	if !state.Valid {
 		return audit.Segment{}, false, fmt.Errorf("sqlstore: head segment %s missing", sg.Seg)
 	}
