@@ -564,6 +564,12 @@ func (l *Log) InTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) err
 		return fmt.Errorf("%w: begin: %w", ErrAuditWriteFailed, err)
 	}
 	tx := &Tx{l: l, st: st, heads: map[string]*head{}}
+	defer func() {
+		if !tx.done { // fn panicked: release the transaction and its lock
+			tx.done = true
+			_ = st.Rollback()
+		}
+	}()
 	ferr := fn(ctx, tx)
 	if tx.failed != nil {
 		_ = st.Rollback()

@@ -483,3 +483,19 @@ func TestStatus(t *testing.T) {
 	require.Equal(t, 6*time.Minute, ss[0].CheckpointAge)
 	require.Zero(t, ss[0].Unshipped)
 }
+
+// A panicking callback releases the transaction: later appends work.
+func TestInTxPanicReleases(t *testing.T) {
+	ctx := t.Context()
+	l, st, _ := newLog(t, audit.Reject)
+	func() {
+		defer func() { require.NotNil(t, recover()) }()
+		_ = l.InTx(ctx, func(ctx context.Context, tx *audit.Tx) error {
+			_, _ = tx.Append(ctx, audittest.LoginFail(1))
+			panic("boom")
+		})
+	}()
+	_, err := l.Record(ctx, audittest.LoginFail(2))
+	require.NoError(t, err)
+	require.Len(t, allRecords(t, st), 1)
+}
