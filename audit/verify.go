@@ -164,17 +164,28 @@ func Verify(ctx context.Context, src Store, opt VerifyOptions) (Report, error) {
 	return rep, nil
 }
 
-type memHashes []tlog.Hash
+// frontier is the verifier's own RFC 6962 running-root computation
+// (independent of the tlog code used when appending): the roots of the
+// perfect subtrees of the binary decomposition of the size, largest first.
+type frontier struct {
+	nodes []tlog.Hash
+	size  uint64
+}
 
-func (m *memHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		if x < 0 || x >= int64(len(*m)) {
-			return nil, ErrNotFound
-		}
-		out[i] = (*m)[x]
+// push appends a leaf hash and returns the root of the new tree.
+func (f *frontier) push(leaf tlog.Hash) tlog.Hash {
+	v := leaf
+	for k := f.size; k&1 == 1; k >>= 1 {
+		v = tlog.NodeHash(f.nodes[len(f.nodes)-1], v)
+		f.nodes = f.nodes[:len(f.nodes)-1]
 	}
-	return out, nil
+	f.nodes = append(f.nodes, v)
+	f.size++
+	r := f.nodes[len(f.nodes)-1]
+	for i := len(f.nodes) - 2; i >= 0; i-- {
+		r = tlog.NodeHash(f.nodes[i], r)
+	}
+	return r
 }
 
 func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment, prev *Segment, base int64,
@@ -197,7 +208,7 @@ func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment,
 		need[c.Size] = true
 	}
 	roots := map[uint64]tlog.Hash{0: tlog.Hash(emptyRoot)}
-	hashes := make(memHashes, 0, 2*s.Size+2)
+	var fr frontier
 	var expected uint64
 	var lastTS string
 	var lastRoot tlog.Hash
@@ -251,15 +262,7 @@ func verifySegment(ctx context.Context, src Store, opt VerifyOptions, s Segment,
 				broken = true
 				continue
 			}
-			sh, err := tlog.StoredHashesForRecordHash(int64(expected), lh, &hashes)
-			if err != nil {
-				return 0, fmt.Errorf("audit: verify: %w", err)
-			}
-			hashes = append(hashes, sh...)
-			root, err := tlog.TreeHash(int64(expected)+1, &hashes)
-			if err != nil {
-				return 0, fmt.Errorf("audit: verify: %w", err)
-			}
+			root := fr.push(lh)
 			if !bytes.Equal(root[:], r.Root) {
 				fail(sr, at, expected, KindRootMismatch)
 				broken = true
