@@ -22,7 +22,8 @@
 //     ([Tx.SQL] is the *sql.Tx for business writes): the event and the
 //     action commit together, and an audit failure fails the action
 //     ([ErrAuditWriteFailed], HTTP 503 audit-unavailable), even if the
-//     callback swallows the error (§3.3). [Log.Record] appends events
+//     callback swallows the error (§3.3). [Log.Join] does the same for a
+//     transaction the caller began itself. [Log.Record] appends events
 //     without business writes with group commit.
 //  4. Each event gets log, segment (a calendar month by default), seq, ts
 //     and a ULID id under the head lock, is encoded canonically (§2.4, a
@@ -34,7 +35,8 @@
 //     notes with Ed25519 (x/mod/sumdb/note) and ships them through
 //     [CheckpointSink]s ([FileSink], [HTTPSink]) to a separate system, so
 //     that even a database administrator cannot rewrite or truncate the log
-//     unnoticed (§3.4).
+//     unnoticed (§3.4). [Log.Status] reports checkpoint age and shipping
+//     backlog for the metric digakit_audit_checkpoint_age_seconds.
 //  6. [Verify] recomputes everything read-only and reports the first bad
 //     event (§3.9); `digakit audit verify` is its CLI.
 //  7. Retention drops whole closed segments ([Log.DropExpired], §3.2); the
