@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/digakit/digakit/audit"
@@ -149,4 +150,34 @@ func TestVectorsEvents(t *testing.T) {
 	require.Equal(t, privacyLeaf, string(enc))
 	require.Len(t, privacyLeaf, 647)
 	require.Equal(t, hx(t, "54501cb9c290e2835bc846380b5d89113b658fe6fd62c88163f130e4156aeec2"), tlog.RecordHash([]byte(privacyLeaf)))
+}
+
+// Spec §4: malformed checkpoint notes are parse errors.
+func TestParseCheckpointRejects(t *testing.T) {
+	body := "audit.example-diga.de/security/2026-01\n3\niv4YDkflzBvLizKZx3ILW8fGZsAqcTQyAcYJGZZNfNg=\n"
+	sig := "\u2014 audit.example-diga.de/security 5BIkdi1MeO/zV8A43w8hITkip90QNBLSrXQR+zvsiqnA0FJzhL3GRML17toAURoBM8jAeWq5CAeOPpMdc0IO/QIYgAM=\n"
+	_, err := audit.ParseCheckpoint([]byte(body + "\n" + sig))
+	require.NoError(t, err)
+	cases := map[string]string{
+		"extra blank line": body + "\n\n" + sig,
+		"extension line":   body + "ext\n\n" + sig,
+		"bad base64":       strings.Replace(body, "iv4Y", "!v4Y", 1) + "\n" + sig,
+		"short root":       strings.Replace(body, "iv4YDkflzBvLizKZx3ILW8fGZsAqcTQyAcYJGZZNfNg=", "AAAA", 1) + "\n" + sig,
+		"leading zero":     strings.Replace(body, "\n3\n", "\n03\n", 1) + "\n" + sig,
+		"sign":             strings.Replace(body, "\n3\n", "\n+3\n", 1) + "\n" + sig,
+		"negative":         strings.Replace(body, "\n3\n", "\n-3\n", 1) + "\n" + sig,
+		"origin with +":    strings.Replace(body, "security/", "secu+rity/", 1) + "\n" + sig,
+		"control char":     strings.Replace(body, "security", "secu\x01rity", 1) + "\n" + sig,
+		"no signature":     body + "\n",
+		"bad sig line":     body + "\n" + "- audit x AAAA\n",
+		"101 signatures":   body + "\n" + strings.Repeat(sig, 101),
+		"not utf8":         body + "\n" + sig[:len(sig)-3] + "\xff\n",
+	}
+	for name, n := range cases {
+		_, err := audit.ParseCheckpoint([]byte(n))
+		require.ErrorIs(t, err, audit.ErrBadCheckpoint, name)
+	}
+	// Wrong origin and unknown key are caught by OpenCheckpoint/Verify.
+	_, err = audit.OpenCheckpoint([]byte(body+"\n"+sig), nil)
+	require.ErrorIs(t, err, audit.ErrBadCheckpoint)
 }
