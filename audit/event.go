@@ -113,7 +113,7 @@ var (
 	reB32Sec = regexp.MustCompile(`[A-Z2-7]{16,}`)
 	reICD    = regexp.MustCompile(`\b[A-Z][0-9]{2}\.[0-9]{1,2}\b`)
 	reIPv4   = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`)
-	reIPv6   = regexp.MustCompile(`(?i)\b[0-9a-f]{1,4}(:[0-9a-f]{0,4}){2,7}\b`)
+	reIPv6   = regexp.MustCompile(`(?i)\b[0-9a-f]{0,4}(:[0-9a-f]{0,4}){3,7}\b`)
 	reHexTok = regexp.MustCompile(`[0-9a-fA-F]{32,}`)
 	reBadKey = regexp.MustCompile(`(?i)(passw|secret|token|kvnr|mail|phone|name|birth|address|iban|otp_code|totp|diagnos|icd)`)
 	reURLQry = regexp.MustCompile(`(?i)https?://[^ ]*\?`)
@@ -144,6 +144,7 @@ const (
 type checker struct {
 	policy   ForbiddenPolicy
 	redacted []string
+	ipOK     bool // skip the IP patterns (app versions like 1.4.2.100)
 }
 
 func (c *checker) bad(field, rule string) (string, error) {
@@ -181,7 +182,7 @@ func (c *checker) str(field, v string, max int, hashOK bool) (string, error) {
 		return c.bad(field, "secret")
 	case n >= 5 && strings.IndexByte(v, '.') >= 0 && reICD.MatchString(v):
 		return c.bad(field, "health")
-	case (strings.Count(v, ".") >= 3 && reIPv4.MatchString(v)) || (strings.Count(v, ":") >= 2 && reIPv6.MatchString(v)):
+	case !c.ipOK && ((strings.Count(v, ".") >= 3 && reIPv4.MatchString(v)) || (strings.Count(v, ":") >= 3 && reIPv6.MatchString(v))):
 		return c.bad(field, "ip")
 	case !hashOK && ((n > 40 && reBase64.MatchString(v)) || (n >= 32 && reHexTok.MatchString(v)) || passwordLike(v)):
 		return c.bad(field, "secret")
@@ -343,7 +344,9 @@ func (ev *Event) value(policy ForbiddenPolicy, netKey []byte, allowed map[Type][
 			return nil, nil, fmt.Errorf("%w: field client.platform does not match its pattern", ErrForbiddenContent)
 		}
 		if cl.AppVersion != "" {
+			c.ipOK = true
 			v, err := c.pattern("client.app_version", cl.AppVersion, reAppVer)
+			c.ipOK = false
 			if err != nil {
 				return nil, nil, err
 			}

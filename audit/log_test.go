@@ -499,3 +499,17 @@ func TestInTxPanicReleases(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, allRecords(t, st), 1)
 }
+
+// Timestamps, four-part app versions and ids are not mistaken for IPs.
+func TestNoFalsePositives(t *testing.T) {
+	l, _, _ := newLog(t, audit.Reject)
+	ev := audittest.LoginFail(1)
+	ev.Client = &audit.ClientInfo{Platform: "android", AppVersion: "1.4.2.100"}
+	ev.Attrs = map[string]any{"until": "2026-01-15T10:20:00Z", "client_id": "diga-app", "kind": "refresh",
+		"prev_root": "iv4YDkflzBvLizKZx3ILW8fGZsAqcTQyAcYJGZZNfNg=", "max": 10, "segment": "2026-W03"}
+	_, err := l.Record(t.Context(), ev)
+	require.NoError(t, err)
+	ev.Attrs = map[string]any{"detail": "from 2001:db8::1"}
+	_, err = l.Record(t.Context(), ev)
+	require.ErrorIs(t, err, audit.ErrForbiddenContent)
+}
