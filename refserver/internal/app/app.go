@@ -19,6 +19,9 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/digakit/digakit/audit"
+	"github.com/digakit/digakit/audit/detect"
+	auditsql "github.com/digakit/digakit/audit/sqlstore"
 	"github.com/digakit/digakit/kassenapi/billing"
 	"github.com/digakit/digakit/refserver/internal/auth"
 	"github.com/digakit/digakit/refserver/internal/config"
@@ -84,6 +87,19 @@ type Server struct {
 	// billingSvc the redemption and billing service, when configured.
 	authSvc    *auth.Service
 	billingSvc *billing.Service
+	// audit is the tamper-evident audit log on the main database
+	// (audit.go); auditCfg its configuration, auditStore its store,
+	// auditKeys the checkpoint keys, auditCPDir the checkpoint sink.
+	audit        *audit.Log
+	auditCfg     audit.Config
+	auditStore   *auditsql.Store
+	auditKeys    *auditKeys
+	auditCPDir   string
+	auditDetect  *detect.Engine
+	auditStarted bool
+	auditStopped bool
+	// hsAudit aggregates TLS handshake failures into audit events.
+	hsAudit *handshakeAudit
 	// background goroutines (policy refresh, certificate reload) run on
 	// bgCtx until Shutdown.
 	bgCtx    context.Context
@@ -180,6 +196,12 @@ func Start(ctx context.Context, o Options) (srv *Server, err error) {
 		fips = "on"
 	}
 	s.metrics = metrics.New(o.Version, runtime.Version(), fips)
+
+	// The audit log exists before the services mount: their events go
+	// through it (audit.go).
+	if err := s.startAudit(ctx); err != nil {
+		return nil, err
+	}
 
 	// Mounting the services registers their periodic steps (s.steps);
 	// the job runner is built after it and started before serving.
@@ -300,7 +322,15 @@ func (s *Server) bind(name, addr string, mux http.Handler, tc *tls.Config) error
 	if tc != nil {
 		scheme = "https"
 	}
-	hl, err := tlsconf.NewHandshakeLog(name, tlsconf.HandshakeConfig{Logger: s.log, Registerer: s.metrics.Registry})
+	if s.hsAudit == nil && s.audit != nil {
+		s.hsAudit = newHandshakeAudit(s.audit, s.log)
+		s.background(s.hsAudit.run)
+	}
+	hc := tlsconf.HandshakeConfig{Logger: s.log, Registerer: s.metrics.Registry}
+	if s.hsAudit != nil {
+		hc.OnFailure = s.hsAudit.OnFailure
+	}
+	hl, err := tlsconf.NewHandshakeLog(name, hc)
 	if err != nil {
 		_ = ln.Close()
 		return &StartupError{"listen " + name, err}
@@ -358,6 +388,8 @@ func (s *Server) closeAll(ctx context.Context) {
 		}
 		s.runner = nil
 	}
+	// sys_shutdown and a last checkpoint before the database closes.
+	s.stopAudit(context.WithoutCancel(ctx))
 	if s.sandbox != nil {
 		_ = s.sandbox.Close()
 		s.sandbox = nil
@@ -375,7 +407,7 @@ func openMigrated(ctx context.Context, dsn string, role store.Role) (*store.DB, 
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.Migrate(ctx, migrationsFor(db)...); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

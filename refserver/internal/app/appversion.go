@@ -18,12 +18,13 @@ import (
 // gates the public listener.
 func (s *Server) mountAppVersions(ctx context.Context, public, admin *http.ServeMux) (func(http.Handler) http.Handler, error) {
 	cfg := s.cfg.AppVersions
-	st := sqlstore.New(s.main.DB, sqlstore.Config{})
+	st := sqlstore.New(s.main.DB, sqlstore.Config{Audit: s.appVersionAudit})
 	gate, err := appversion.New(appversion.Config{
 		Policies:   cfg.Policies,
 		Source:     st,
 		Exempt:     cfg.Exempt,
 		Registerer: s.metrics.Registry,
+		Audit:      s.appVersionAudit,
 	})
 	if err != nil {
 		return nil, &StartupError{"app versions", err}

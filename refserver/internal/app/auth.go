@@ -46,7 +46,7 @@ func (s *Server) mountAuth(public *http.ServeMux) error {
 		SigningKeys:    ring,
 		Issuer:         issuer,
 		Clients:        clients,
-		Events:         auth.SlogSink{Logger: s.log.With("component", "auth")},
+		Events:         s.authEvents(),
 		Logger:         s.log.With("component", "auth"),
 		Argon2:         auth.Argon2Params(cfg.Auth.Argon2),
 		AccessTokenTTL: time.Duration(cfg.Auth.AccessTokenTTLSeconds) * time.Second,

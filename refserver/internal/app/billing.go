@@ -94,6 +94,7 @@ func (s *Server) mountBilling(ctx context.Context, public, admin *http.ServeMux)
 		AddressOverrides: peers.overrides,
 		Numbering:        billing.Numbering{Prefix: peers.numberPrefix},
 		AllowTestCodes:   peers.allowTest, TestPrefix: peers.testPrefix,
+		Audit:  s.billingAudit(),
 		Logger: log,
 	})
 	if err != nil {

@@ -32,5 +32,5 @@ func ExampleStart() {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fmt.Print(resp.StatusCode, " ", string(body))
-	// Output: 200 {"checks":{"billing_db":"ok","db":"ok","migrations":"ok"}}
+	// Output: 200 {"checks":{"audit_head":"ok","billing_db":"ok","checkpoint_signer":"ok","db":"ok","migrations":"ok"}}
 }

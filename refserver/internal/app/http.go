@@ -35,13 +35,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	set("billing_db", s.billing.Ping(ctx))
 	mig := error(nil)
 	for _, db := range []*store.DB{s.main, s.billing} {
-		if p, err := db.Pending(ctx); err != nil {
+		if p, err := db.Pending(ctx, migrationsFor(db)...); err != nil {
 			mig = err
 		} else if p {
 			mig = errPending
 		}
 	}
 	set("migrations", mig)
+	head, signer := s.auditReady(ctx)
+	set("audit_head", head)
+	set("checkpoint_signer", signer)
 	code := http.StatusOK
 	if !ok {
 		code = http.StatusServiceUnavailable
