@@ -290,7 +290,7 @@ func (s *Server) listen(ctx context.Context) error {
 	if err != nil {
 		return &StartupError{"tls", err}
 	}
-	if err := s.bind("public", cfg.Addr, gate(public), pubTLS); err != nil {
+	if err := s.bind("public", cfg.Addr, s.auditGuard(gate(public)), pubTLS); err != nil {
 		return err
 	}
 	if admin != nil {
@@ -302,7 +302,7 @@ func (s *Server) listen(ctx context.Context) error {
 		if err != nil {
 			return &StartupError{"admin tls", err}
 		}
-		if err := s.bind("admin", cfg.Admin.Addr, admin, admTLS); err != nil {
+		if err := s.bind("admin", cfg.Admin.Addr, s.auditGuard(admin), admTLS); err != nil {
 			return err
 		}
 	}

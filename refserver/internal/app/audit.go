@@ -1,17 +1,20 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -391,6 +394,7 @@ func (a authAuditSink) Emit(ctx context.Context, e auth.Event) {
 	}
 	if _, err := a.log.Record(context.WithoutCancel(ctx), ev); err != nil {
 		a.warn.Error("audit append failed", "type", e.Type, "err", err)
+		markAuditFailed(ctx)
 	}
 }
 
@@ -484,6 +488,11 @@ func (s *Server) appVersionAudit(ctx context.Context, e appversion.AuditEvent) {
 	}
 	if _, err := s.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
 		s.log.Error("audit append failed", "component", "appversion", "type", e.Type, "err", err)
+		if ev.Type == audit.AppPolicyChanged {
+			// The change is committed; the operator learns that its
+			// audit record is missing.
+			markAuditFailed(ctx)
+		}
 	}
 }
 
@@ -674,4 +683,69 @@ func (s *Server) billingAudit() billing.AuditSink {
 		return nil
 	}
 	return billingAuditSink{log: s.audit}
+}
+
+// auditFailKey marks a request context whose audit append failed.
+type auditFailKey struct{}
+
+// markAuditFailed records in ctx, when it comes from auditGuard, that an
+// audit append of the request failed.
+func markAuditFailed(ctx context.Context) {
+	if f, ok := ctx.Value(auditFailKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
+}
+
+// auditGuard fails a request closed when an audit event it caused could
+// not be written (audit spec §3.3, HTTP 503 audit-unavailable): the auth
+// and update-service hooks cannot fail their action themselves, so the
+// response is held back until the handler returns and replaced by the
+// problem when an append failed. The client then never receives the
+// session cookie, code or token whose issuance is missing from the log.
+func (s *Server) auditGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		failed := new(atomic.Bool)
+		rec := &heldResponse{header: http.Header{}}
+		inner := r.WithContext(context.WithValue(r.Context(), auditFailKey{}, failed))
+		next.ServeHTTP(rec, inner)
+		// The mux records the matched route on the request it served;
+		// the metrics middleware outside reads it from the outer one.
+		r.Pattern = inner.Pattern
+		if failed.Load() {
+			s.log.Error("request failed closed: audit write failed", "component", "audit", "path_pattern", r.Pattern)
+			writeProblem(w, http.StatusServiceUnavailable, "audit-unavailable", "Audit Unavailable")
+			return
+		}
+		h := w.Header()
+		for k, v := range rec.header {
+			h[k] = v
+		}
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+	})
+}
+
+// heldResponse buffers a response for auditGuard.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldResponse) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(b)
 }

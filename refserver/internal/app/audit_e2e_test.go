@@ -114,3 +114,48 @@ func TestAuditEndToEnd(t *testing.T) {
 		t.Error("the code check (EDFC0) is not in the audit log")
 	}
 }
+
+// TestLoginFailsClosedWhenTheAuditLogIsDown: while audit appends fail,
+// a login answers 503 audit-unavailable and hands out no token; once the
+// audit store is back the same login succeeds.
+func TestLoginFailsClosedWhenTheAuditLogIsDown(t *testing.T) {
+	s := start(t, quietOptions(devConfig(t)))
+	base := s.Addrs["public"]
+	ctx := context.Background()
+	c, err := oidcclient.New(ctx, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "correct horse battery staple 42"
+	acct, err := c.Register(ctx, "", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second account (own client) logs in once the log is back: the
+	// first account's TOTP code of this window is spent.
+	c2, err := oidcclient.New(ctx, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct2, err := c2.Register(ctx, "", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.main.ExecContext(ctx, `CREATE TRIGGER audit_down BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'down'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.Login(ctx, acct.Username, pw, acct.TOTPSecret); err == nil {
+		t.Fatalf("login succeeded without audit: %+v", tok != nil)
+	}
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	_, metrics := get(t, hc, base+"/metrics")
+	if !strings.Contains(metrics, `code="503"`) {
+		t.Fatal("no request answered 503 while the audit log was down")
+	}
+	if _, err := s.main.ExecContext(ctx, `DROP TRIGGER audit_down`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Login(ctx, acct2.Username, pw, acct2.TOTPSecret); err != nil {
+		t.Fatalf("login after the audit log is back: %v", err)
+	}
+}
