@@ -404,3 +404,39 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 	}
 	return a
 }
+
+// TestAuditOnPostgres: on PostgreSQL the audit migration runs, the server
+// records its start and stop, signs a last checkpoint and the log
+// verifies.
+func TestAuditOnPostgres(t *testing.T) {
+	base := os.Getenv(sqltest.EnvPostgres)
+	if base == "" {
+		t.Skip(sqltest.SkipMessage)
+	}
+	cfg := devConfig(t)
+	for _, dst := range []*string{&cfg.DB.DSN, &cfg.Billing.DSN} {
+		dsn, drop, err := sqltest.CreateDatabase(t.Context(), base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(drop)
+		*dst = dsn
+	}
+	if dir := os.Getenv(sqltest.EnvPostgresMark); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "app-TestAuditOnPostgres"), nil, 0o600)
+	}
+	s, err := Start(t.Context(), quietOptions(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rep, db := verifyServerAudit(t, cfg)
+	if !rep.OK || rep.Events < 2 || len(rep.Warnings) > 0 {
+		t.Fatalf("verify: %+v", rep)
+	}
+	if types := auditTypes(t, db); types["sys_startup"] != 1 || types["sys_shutdown"] != 1 {
+		t.Fatalf("audit types %v", types)
+	}
+}
