@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -356,6 +358,11 @@ func actorOf(a string) (audit.Actor, string) {
 		return audit.Actor{Kind: audit.ActorAnonymous, ID: a}, ""
 	default:
 		p := strings.ToLower(a)
+		if !rePseudonymID.MatchString(p) {
+			// Not an audit pseudonym: keep it as actor id only (the
+			// encoder redacts it if it is not a safe id either).
+			return audit.Actor{Kind: audit.ActorUser, ID: p}, ""
+		}
 		return audit.Actor{Kind: audit.ActorUser, ID: p}, p
 	}
 }
@@ -748,4 +755,70 @@ func (h *heldResponse) Write(b []byte) (int, error) {
 		h.status = http.StatusOK
 	}
 	return h.body.Write(b)
+}
+
+// reReasonCode is the audit reason pattern.
+var reReasonCode = regexp.MustCompile(`^[a-z0-9_]{1,40}$`)
+
+// rePseudonymID is the audit pseudonym pattern.
+var rePseudonymID = regexp.MustCompile(`^[a-z2-7]{16}$`)
+
+// redemptionAudit records the outcome of POST /v1/redemptions as
+// fsc_redeem_ok or fsc_redeem_fail (audit spec §2.5; detection rules D4
+// and D5) with the account's audit pseudonym as subject, never the code.
+// Reasons: already_active (200), already_bound (409), the code check's
+// reason (422) and insurer_unavailable (503, outcome unknown or in
+// progress included). When the append fails the response becomes 503
+// audit-unavailable (auditGuard); a repeat of the same account's request
+// is idempotent (200) and is recorded then.
+func (s *Server) redemptionAudit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held := &heldResponse{header: http.Header{}}
+		next.ServeHTTP(held, r)
+		if held.status == 0 {
+			held.status = http.StatusOK
+		}
+		ev := audit.Event{Type: audit.FSCRedeemFail, Outcome: audit.Failure}
+		switch held.status {
+		case http.StatusCreated:
+			ev.Type, ev.Outcome = audit.FSCRedeemOK, audit.Success
+		case http.StatusOK:
+			ev.Type, ev.Outcome, ev.Reason = audit.FSCRedeemOK, audit.Success, "already_active"
+		case http.StatusConflict:
+			ev.Reason = "already_bound"
+		case http.StatusUnprocessableEntity:
+			var p struct {
+				Reason string `json:"reason"`
+			}
+			_ = json.Unmarshal(held.body.Bytes(), &p)
+			ev.Reason = "invalid_code"
+			if reReasonCode.MatchString(p.Reason) {
+				ev.Reason = p.Reason
+			}
+		case http.StatusServiceUnavailable:
+			ev.Reason = "insurer_unavailable"
+		default:
+			ev.Type = "" // 400 and 401 are no redemption attempt
+		}
+		if ev.Type != "" && s.audit != nil {
+			ev.Actor = audit.Actor{Kind: audit.ActorAnonymous, ID: "anonymous"}
+			if c := auth.ClaimsFrom(r.Context()); c != nil {
+				var p string
+				_ = s.main.QueryRowContext(r.Context(), `SELECT pseudonym FROM auth_accounts WHERE sub = $1`, c.Subject).Scan(&p)
+				if p = strings.ToLower(p); rePseudonymID.MatchString(p) {
+					ev.Actor, ev.Subject = audit.Actor{Kind: audit.ActorUser, ID: p}, p
+				}
+			}
+			if _, err := s.audit.Record(context.WithoutCancel(r.Context()), ev); err != nil {
+				s.log.Error("audit append failed", "component", "billing", "type", string(ev.Type), "err", err)
+				markAuditFailed(r.Context())
+			}
+		}
+		h := w.Header()
+		for k, v := range held.header {
+			h[k] = v
+		}
+		w.WriteHeader(held.status)
+		_, _ = w.Write(held.body.Bytes())
+	})
 }

@@ -15,11 +15,13 @@ import (
 
 // TestAuditEndToEnd (issue 5 item 7): against the running development
 // server, a user registers, fails one login, logs in, redeems a
-// Freischaltcode and refreshes the token; after shutdown the main
-// database's audit log verifies with the generated keys and the shipped
-// checkpoints, it holds the auth events (user_created, authn_login_fail,
-// authn_login_success, session_created, authn_token_created) and the
-// billing protocol log (billing_exchange of the code check) besides
+// Freischaltcode (201, again 200, a bad code 422) and refreshes the
+// token; after shutdown the main database's audit log verifies with the
+// generated keys and the shipped checkpoints, it holds the auth events
+// (user_created, authn_login_fail, authn_login_success, session_created,
+// authn_token_created), the redemption outcomes (fsc_redeem_ok twice,
+// fsc_redeem_fail reason checksum, each with the account's pseudonym) and
+// the billing protocol log (billing_exchange of the code check) besides
 // sys_startup and sys_shutdown, and no leaf carries the username, the
 // password, a token or the code.
 func TestAuditEndToEnd(t *testing.T) {
@@ -46,20 +48,26 @@ func TestAuditEndToEnd(t *testing.T) {
 	ins := s.sandbox.Peer("insurer").(*kassenapitest.Server)
 	code := kassenapitest.NewCode("ZZ")
 	ins.AddCode(code, kassenapitest.State{Status: kassenapitest.Valid})
-	req, _ := http.NewRequest("POST", base+"/v1/redemptions", strings.NewReader(`{"code":"`+code.Plain()+`"}`))
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-App-Platform", oidcclient.AppPlatform)
-	req.Header.Set("X-App-Version", oidcclient.AppVersion)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	redeem := func(code string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/v1/redemptions", strings.NewReader(`{"code":"`+code+`"}`))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-App-Platform", oidcclient.AppPlatform)
+		req.Header.Set("X-App-Version", oidcclient.AppVersion)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("redemption: %d %s, want %d", resp.StatusCode, b, want)
+		}
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("redemption: %d %s", resp.StatusCode, b)
-	}
+	redeem(code.Plain(), http.StatusCreated)
+	redeem(code.Plain(), http.StatusOK)
+	redeem("ZZAAAAAAAAAAAAAB", http.StatusUnprocessableEntity) // bad check character
 	// Whatever the redemption did not mirror yet (best effort after
 	// commit) the reconciler's mirror step copies.
 	if _, err := s.billingSvc.MirrorAudit(ctx, 100); err != nil {
@@ -83,6 +91,16 @@ func TestAuditEndToEnd(t *testing.T) {
 			t.Errorf("no %s event; types %v", want, types)
 		}
 	}
+	if types["fsc_redeem_ok"] != 2 || types["fsc_redeem_fail"] != 1 {
+		t.Errorf("redemption events %v, want two fsc_redeem_ok and one fsc_redeem_fail", types)
+	}
+	var subj int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events WHERE type LIKE 'fsc_redeem_%' AND subject IS NOT NULL AND subject <> ''`).Scan(&subj); err != nil {
+		t.Fatal(err)
+	}
+	if subj != 3 {
+		t.Errorf("%d redemption events carry the account's pseudonym, want 3", subj)
+	}
 	if types["authn_token_refreshed"] != 0 {
 		t.Error("authn_token_refreshed is not in the vocabulary")
 	}
@@ -100,6 +118,9 @@ func TestAuditEndToEnd(t *testing.T) {
 		l := string(leaf)
 		if strings.Contains(l, `"type":"billing_exchange"`) && strings.Contains(l, `"procedure":"EDFC0"`) {
 			fsc++
+		}
+		if strings.Contains(l, `"type":"fsc_redeem_fail"`) && !strings.Contains(l, `"reason":"checksum"`) {
+			t.Errorf("fsc_redeem_fail without the check's reason: %s", l)
 		}
 		for _, secret := range []string{acct.Username, pw, tok.AccessToken, code.Plain(), "127.0.0.1"} {
 			if secret != "" && strings.Contains(l, secret) {

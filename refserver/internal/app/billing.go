@@ -129,7 +129,11 @@ func (s *Server) mountBilling(ctx context.Context, public, admin *http.ServeMux)
 			if s.authSvc == nil {
 				return &StartupError{"billing", errors.New("the redemption endpoints need the auth service")}
 			}
-			public.Handle(rt.Method+" "+rt.Pattern, s.authSvc.RequireUser(rt.Handler))
+			var hd http.Handler = rt.Handler
+			if rt.Method == http.MethodPost && rt.Pattern == "/v1/redemptions" {
+				hd = s.redemptionAudit(hd) // fsc_redeem_ok / fsc_redeem_fail
+			}
+			public.Handle(rt.Method+" "+rt.Pattern, s.authSvc.RequireUser(hd))
 		default:
 			ops.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 		}

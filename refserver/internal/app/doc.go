@@ -44,7 +44,8 @@
 //
 // Event sources: the auth service's events (pseudonyms as subject, probe
 // ids as anonymous actors, authn_token_refreshed dropped as outside the
-// vocabulary), the billing protocol log as billing_exchange (the billing
+// vocabulary), the outcome of POST /v1/redemptions as fsc_redeem_ok or
+// fsc_redeem_fail, the billing protocol log as billing_exchange (the billing
 // service keeps a backlog, so an audit outage delays the copy but never
 // loses it), the update service's app_version_blocked and
 // app_policy_changed, and TLS handshake failures as ntwk_handshake_fail
