@@ -278,6 +278,8 @@ func (s *Server) listen(ctx context.Context) error {
 	if err := s.mountBilling(ctx, public, admin); err != nil {
 		return err
 	}
+	// audit reads: the user's own protocol, auditors on the admin listener
+	s.mountAuditReads(public, admin)
 	if admin != nil {
 		admin.HandleFunc("/", notFound)
 	}

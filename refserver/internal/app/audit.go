@@ -802,12 +802,8 @@ func (s *Server) redemptionAudit(next http.Handler) http.Handler {
 		}
 		if ev.Type != "" && s.audit != nil {
 			ev.Actor = audit.Actor{Kind: audit.ActorAnonymous, ID: "anonymous"}
-			if c := auth.ClaimsFrom(r.Context()); c != nil {
-				var p string
-				_ = s.main.QueryRowContext(r.Context(), `SELECT pseudonym FROM auth_accounts WHERE sub = $1`, c.Subject).Scan(&p)
-				if p = strings.ToLower(p); rePseudonymID.MatchString(p) {
-					ev.Actor, ev.Subject = audit.Actor{Kind: audit.ActorUser, ID: p}, p
-				}
+			if p, ok := s.pseudonymOf(r.Context()); ok {
+				ev.Actor, ev.Subject = audit.Actor{Kind: audit.ActorUser, ID: p}, p
 			}
 			if _, err := s.audit.Record(context.WithoutCancel(r.Context()), ev); err != nil {
 				s.log.Error("audit append failed", "component", "billing", "type", string(ev.Type), "err", err)
