@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // entryFactories maps JSON kind tokens to new typed entries.
@@ -81,6 +82,12 @@ func DecodeExport(r io.Reader) (Export, Options, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 1<<31))
 	if err != nil {
 		return Export{}, Options{}, fmt.Errorf("mio: read export: %w", err)
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD: a silently
+	// changed health record. Refuse it instead.
+	if !utf8.Valid(data) {
+		is.add("", ErrInvalidJSON, "the export is not valid UTF-8")
+		return Export{}, Options{}, is.err()
 	}
 	var je jsonExport
 	if err := strictUnmarshal(data, &je); err != nil {
