@@ -55,8 +55,13 @@ for t in "${targets[@]}"; do
   mod=.; pkg="./$dir"
   if [[ "$dir" == refserver/* ]]; then mod=refserver; pkg="./${dir#refserver/}"; fi
   echo "-- $dir $name"
-  if ! (cd "$mod" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$per" -fuzzminimizetime 5s "$pkg" 2>&1 | tail -3); then
-    echo "FAIL: $dir $name"; fail=1
+  out=$(mktemp)
+  if (cd "$mod" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$per" -fuzzminimizetime 5s "$pkg") >"$out" 2>&1; then
+    tail -3 "$out"
+  else
+    tail -40 "$out"
+    echo "FAIL: $dir $name (the failing input is in $dir/testdata/fuzz/$name/: commit it as a seed)"; fail=1
   fi
+  rm -f "$out"
 done
 exit $fail
