@@ -209,6 +209,25 @@ func (s *Server) startAudit(ctx context.Context) error {
 		return &StartupError{"audit", errors.New("cannot create the checkpoint directory")}
 	}
 	log := s.log.With("component", "audit")
+	cpSinks := []audit.CheckpointSink{audit.FileSink{Dir: cpDir}}
+	alertSinks := []detect.AlertSink{detect.SlogSink{Logger: s.log.With("component", "detect")}}
+	if a := s.cfg.Audit; a.CheckpointURL != "" || a.AlertURL != "" {
+		if a.CheckpointURL != "" {
+			tok, err := readToken(a.CheckpointTokenFile)
+			if err != nil {
+				return &StartupError{"audit", fmt.Errorf("audit.checkpoint_token_file: %w", err)}
+			}
+			cpSinks = append(cpSinks, audit.HTTPSink{URL: a.CheckpointURL, BearerToken: tok})
+		}
+		if a.AlertURL != "" {
+			tok, err := readToken(a.AlertTokenFile)
+			if err != nil {
+				return &StartupError{"audit", fmt.Errorf("audit.alert_token_file: %w", err)}
+			}
+			alertSinks = append(alertSinks, detect.WebhookSink{URL: strings.TrimRight(a.AlertURL, "/") + "/api/v2/alerts",
+				BearerToken: tok, RunbookBaseURL: a.RunbookBaseURL})
+		}
+	}
 	s.auditCfg = audit.Config{
 		Store:           st,
 		OriginPrefix:    keys.prefix,
@@ -217,7 +236,7 @@ func (s *Server) startAudit(ctx context.Context) error {
 		Signers:         keys.signers,
 		KEK:             keys.kek,
 		NetKey:          keys.netKey,
-		CheckpointSinks: []audit.CheckpointSink{audit.FileSink{Dir: cpDir}},
+		CheckpointSinks: cpSinks,
 		OnForbidden:     audit.Redact,
 		Logger:          log,
 	}
@@ -244,7 +263,7 @@ func (s *Server) startAudit(ctx context.Context) error {
 	}
 	eng, err := detect.New(detect.Config{
 		Store: st, State: st,
-		Sinks:   []detect.AlertSink{detect.SlogSink{Logger: s.log.With("component", "detect")}},
+		Sinks:   alertSinks,
 		Counter: func(rule string, sev audit.Level) { alerts.WithLabelValues(rule, string(sev)).Inc() },
 	})
 	if err != nil {
@@ -817,4 +836,16 @@ func (s *Server) redemptionAudit(next http.Handler) http.Handler {
 		w.WriteHeader(held.status)
 		_, _ = w.Write(held.body.Bytes())
 	})
+}
+
+// readToken reads a bearer token from file; an empty name means none.
+func readToken(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", errors.New("cannot read the token file")
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// Without it (and without the sandbox) the redemption endpoints are
 	// not served.
 	Kasse *Kasse `json:"kasse,omitempty"`
+	// Audit configures where audit checkpoints and alerts go besides the
+	// local checkpoint directory and the log.
+	Audit AuditSinks `json:"audit"`
 	// Auth configures the auth service (refserver spec §3.2).
 	Auth Auth `json:"auth"`
 	// Sandbox starts the fake peers in-process for every peer that is not
@@ -128,6 +131,24 @@ type Kasse struct {
 	// OperatorTokenFile holds the bearer token of the billing operator
 	// endpoints. Empty: generated into <data>/keys/operator-token.
 	OperatorTokenFile string `json:"operator_token_file,omitempty"`
+}
+
+// AuditSinks names the separate places of the audit trail (audit spec
+// §3.4, §3.7). Tokens come from files, never from the configuration.
+type AuditSinks struct {
+	// CheckpointURL receives every signed checkpoint by HTTP POST (a
+	// place outside this server). Empty: only <data>/checkpoints.
+	CheckpointURL string `json:"checkpoint_url,omitempty"`
+	// CheckpointTokenFile holds the bearer token for CheckpointURL.
+	CheckpointTokenFile string `json:"checkpoint_token_file,omitempty"`
+	// AlertURL is an Alertmanager (v2 API) base URL for detection alerts.
+	// Empty: alerts go to the log and the metric only.
+	AlertURL string `json:"alert_url,omitempty"`
+	// AlertTokenFile holds the bearer token for AlertURL.
+	AlertTokenFile string `json:"alert_token_file,omitempty"`
+	// RunbookBaseURL prefixes runbook ids in alerts, e.g.
+	// "https://git.example/digakit/docs/runbooks.md#".
+	RunbookBaseURL string `json:"runbook_base_url,omitempty"`
 }
 
 // AppVersions configures the update service (refserver spec §3.4).
@@ -393,6 +414,13 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("app_versions.policies[%d]", i), "second policy for platform %s", p.Platform)
 		}
 		seen[p.Platform] = true
+	}
+	for _, u := range []struct{ field, v string }{
+		{"audit.checkpoint_url", c.Audit.CheckpointURL}, {"audit.alert_url", c.Audit.AlertURL},
+	} {
+		if u.v != "" && !strings.HasPrefix(u.v, "https://") && !(strings.HasPrefix(u.v, "http://") && !c.Production()) {
+			add(u.field, "want an https URL")
+		}
 	}
 	if k := c.Kasse; k != nil {
 		if !ikPattern.MatchString(k.ManufacturerIK) {
