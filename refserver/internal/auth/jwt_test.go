@@ -300,3 +300,35 @@ func mustEd25519() any {
 	}
 	return k
 }
+
+// TestNonCanonicalBase64Rejected: a token whose segments carry set unused
+// trailing bits decodes to the same bytes as the issued one; it is a
+// second spelling and must be refused (found by T18's random mutations).
+func TestNonCanonicalBase64Rejected(t *testing.T) {
+	e := newEnv(t, true, nil)
+	secret, _ := e.register(t, "canon-user")
+	tok, err := e.client(t).Login(context.Background(), "canon-user", testPassword, secret)
+	require.NoError(t, err)
+	v := e.svc.Verifier()
+	_, err = v.Verify(context.Background(), tok.AccessToken)
+	require.NoError(t, err)
+	parts := strings.Split(tok.AccessToken, ".")
+	tried := 0
+	for i, seg := range parts {
+		if len(seg)%4 == 0 { // no unused bits in this segment
+			continue
+		}
+		const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		last := strings.IndexByte(alpha, seg[len(seg)-1])
+		mut := seg[:len(seg)-1] + string(alpha[last|1]) // set the lowest (unused) bit
+		if mut == seg {
+			mut = seg[:len(seg)-1] + string(alpha[last&^1])
+		}
+		cp := append([]string(nil), parts...)
+		cp[i] = mut
+		_, err := v.Verify(context.Background(), strings.Join(cp, "."))
+		require.ErrorIs(t, err, ErrInvalidToken, "segment %d", i)
+		tried++
+	}
+	require.Positive(t, tried)
+}

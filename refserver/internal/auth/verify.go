@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*AccessClaims, error
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, ErrInvalidToken
+		}
+	}
+	// Only canonical base64url: a segment whose unused trailing bits are
+	// set decodes to the same bytes, so it would be a second spelling of
+	// one token (found by T18's mutations).
+	for _, seg := range strings.Split(raw, ".") {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(seg); err != nil {
 			return nil, ErrInvalidToken
 		}
 	}
