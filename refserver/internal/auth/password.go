@@ -64,6 +64,11 @@ func EncodePHC(p Argon2Params, salt, tag []byte) string {
 // ParsePHC parses an argon2id PHC string. It rejects other algorithms,
 // versions, absurd parameters and salts or tags of unexpected sizes.
 func ParsePHC(s string) (p Argon2Params, salt, tag []byte, err error) {
+	// encoding/base64 skips \r and \n even in strict mode: refuse them so
+	// that one hash has exactly one spelling.
+	if strings.ContainsAny(s, "\r\n") {
+		return p, nil, nil, ErrMalformedPHC
+	}
 	parts := strings.Split(s, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v=19" {
 		return p, nil, nil, ErrMalformedPHC
