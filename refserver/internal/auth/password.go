@@ -293,8 +293,23 @@ func NormalizeUsername(s string) (string, bool) {
 	if len(s) > 512 || !utf8.ValidString(s) {
 		return "", false
 	}
-	n := cases.Fold().String(norm.NFKC.String(strings.TrimSpace(s)))
-	n = norm.NFKC.String(n)
+	// Fold and NFKC do not commute for every script (Cherokee, for one):
+	// apply both until the name is a fixed point, so that normalising a
+	// normalised name changes nothing; refuse the rare name that does not
+	// settle.
+	n := strings.TrimSpace(s)
+	stable := false
+	for range 4 {
+		next := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(n)))
+		if next == n {
+			stable = true
+			break
+		}
+		n = next
+	}
+	if !stable {
+		return "", false
+	}
 	c := utf8.RuneCountInString(n)
 	if c < 3 || c > 64 {
 		return "", false
