@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digakit/digakit/refserver/examples/oidcclient"
 	"github.com/digakit/digakit/refserver/internal/config"
 )
 
@@ -74,19 +73,7 @@ func TestAuditReadPaths(t *testing.T) {
 	ctx := context.Background()
 
 	// The user's own protocol.
-	c, err := oidcclient.New(ctx, base, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pw = "correct horse battery staple 42"
-	acct, err := c.Register(ctx, "protocol-reader", pw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := c.Login(ctx, acct.Username, pw, acct.TOTPSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tok := signedInUser(t, base, "protocol-reader")
 	code, body, err := c.Get(ctx, tok, "/v1/me/protocol?limit=50")
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("own protocol: %d %s %v", code, body, err)
@@ -97,7 +84,7 @@ func TestAuditReadPaths(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &prot); err != nil || prot.Entries == nil {
 		t.Fatalf("own protocol body: %s", body)
 	}
-	if strings.Contains(body, "protocol-reader") || strings.Contains(body, pw) {
+	if strings.Contains(body, "protocol-reader") || strings.Contains(body, testPassword) {
 		t.Fatal("the protocol shows the login name or password")
 	}
 	if code, _, _ := c.Get(ctx, tok, "/v1/me/protocol?limit=0"); code != http.StatusBadRequest {

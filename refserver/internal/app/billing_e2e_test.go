@@ -29,24 +29,9 @@ func TestRedemptionAndBillingEndToEnd(t *testing.T) {
 	s := start(t, quietOptions(cfg))
 	base := s.Addrs["public"]
 	ctx := context.Background()
-	login := func(name string) string {
-		// One client (one browser) per user.
-		c, err := oidcclient.New(ctx, base, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		const pw = "correct horse battery staple 42"
-		acct, err := c.Register(ctx, name, pw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := c.Login(ctx, acct.Username, pw, acct.TOTPSecret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok.AccessToken
-	}
-	alice, bob := login("alice-pseudonym"), login("bob-pseudonym")
+	_, aliceTok := signedInUser(t, base, "alice-pseudonym")
+	_, bobTok := signedInUser(t, base, "bob-pseudonym")
+	alice, bob := aliceTok.AccessToken, bobTok.AccessToken
 	hc := &http.Client{}
 	call := func(method, path, token, body string) (int, string) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
